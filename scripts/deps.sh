@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install every Debian package hvmeter needs to build, test and demo.
+# Idempotent: skips apt entirely when everything is already installed.
+set -euo pipefail
+
+PKGS=(
+  # build
+  build-essential pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+  libvirt-dev libfreeipmi-dev libipmimonitoring-dev libnl-3-dev libnl-route-3-dev
+  libnl-genl-3-dev liblmdb-dev lmdb-utils libmbedtls-dev libgmp-dev libcmocka-dev libinih-dev libjansson-dev libxml2-dev
+  # run and test: libvirtd + qemu, BMC simulator, guest kernel and initramfs
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
+  freeipmi-tools openipmi libopenipmi-dev linux-image-amd64 busybox-static
+  cpio xz-utils iproute2 procps valgrind
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: need root to install: ${missing[*]}" >&2
+  exit 1
+fi
+echo "deps: installing ${#missing[@]} packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
