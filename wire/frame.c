@@ -1,0 +1,417 @@
+#include "wire/frame.h"
+#include "wire/metric.h"
+#include "wire/varint.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/sha256.h>
+
+static const uint8_t frame_magic[3] = { 'H', 'V', 'F' };
+
+void frame_init(struct frame *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->merged = 1;
+}
+
+void frame_free(struct frame *f)
+{
+	if (!f)
+		return;
+	free(f->res);
+	free(f->delta);
+	free(f->index);
+	frame_init(f);
+}
+
+void frame_reset(struct frame *f)
+{
+	f->n_res = 0;
+	f->n_delta = 0;
+	if (f->index)
+		memset(f->index, 0xff, f->index_cap * sizeof(*f->index));
+}
+
+static uint64_t delta_key_hash(const char *resource, const char *metric, const char *labels)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	const char *parts[3] = { resource, metric, labels };
+
+	for (int i = 0; i < 3; i++) {
+		for (const char *p = parts[i]; *p; p++)
+			h = (h ^ (uint8_t)*p) * 1099511628211ull;
+		h = (h ^ 0xff) * 1099511628211ull; /* separator */
+	}
+	return h;
+}
+
+static int delta_matches(const struct frame_delta *d, const char *resource,
+			 const char *metric, const char *labels)
+{
+	return strcmp(d->resource, resource) == 0 && strcmp(d->metric, metric) == 0 &&
+	       strcmp(d->labels, labels) == 0;
+}
+
+/* Rebuilds the index at twice the delta capacity so the load stays <= 1/2. */
+static int index_rebuild(struct frame *f, size_t want)
+{
+	size_t cap = 16;
+	uint32_t *idx;
+
+	while (cap < want * 2)
+		cap <<= 1;
+	idx = malloc(cap * sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	memset(idx, 0xff, cap * sizeof(*idx));
+	for (size_t i = 0; i < f->n_delta; i++) {
+		const struct frame_delta *d = &f->delta[i];
+		size_t slot = delta_key_hash(d->resource, d->metric, d->labels) & (cap - 1);
+
+		while (idx[slot] != UINT32_MAX)
+			slot = (slot + 1) & (cap - 1);
+		idx[slot] = (uint32_t)i;
+	}
+	free(f->index);
+	f->index = idx;
+	f->index_cap = cap;
+	return 0;
+}
+
+static size_t *index_slot_of(struct frame *f, const char *resource, const char *metric,
+			     const char *labels, size_t *slot_out)
+{
+	size_t slot = delta_key_hash(resource, metric, labels) & (f->index_cap - 1);
+
+	while (f->index[slot] != UINT32_MAX) {
+		if (delta_matches(&f->delta[f->index[slot]], resource, metric, labels)) {
+			*slot_out = slot;
+			return slot_out;
+		}
+		slot = (slot + 1) & (f->index_cap - 1);
+	}
+	*slot_out = slot;
+	return NULL;
+}
+
+struct frame_delta *frame_delta_find(struct frame *f, const char *resource,
+				     const char *metric, const char *labels)
+{
+	size_t slot;
+
+	if (!f->index_cap || f->n_delta * 2 > f->index_cap) {
+		if (!f->n_delta || index_rebuild(f, f->n_delta) < 0) {
+			for (size_t i = 0; i < f->n_delta; i++)
+				if (delta_matches(&f->delta[i], resource, metric, labels))
+					return &f->delta[i];
+			return NULL;
+		}
+	}
+	if (!index_slot_of(f, resource, metric, labels, &slot))
+		return NULL;
+	return &f->delta[f->index[slot]];
+}
+
+int frame_delta_add(struct frame *f, const char *resource, const char *metric,
+		    const char *labels, int64_t value)
+{
+	const struct metric_def *m = metric_lookup(metric);
+	struct frame_delta *d;
+	size_t slot;
+
+	if (!labels)
+		labels = "";
+	if (strlen(resource) >= HV_ID_MAX || strlen(metric) >= HV_METRIC_MAX ||
+	    strlen(labels) >= HV_LABELS_MAX)
+		return -EINVAL;
+	if (f->n_delta + 1 > f->index_cap / 2 && index_rebuild(f, f->n_delta + 1) < 0)
+		return -ENOMEM;
+	if (index_slot_of(f, resource, metric, labels, &slot)) {
+		d = &f->delta[f->index[slot]];
+		if (m && m->kind == METRIC_GAUGE_MAX)
+			d->value = value > d->value ? value : d->value;
+		else if (m && m->kind == METRIC_GAUGE_MEAN)
+			d->value = value; /* the caller owns averaging within a frame */
+		else
+			d->value += value;
+		return 0;
+	}
+	if (f->n_delta == f->cap_delta) {
+		size_t cap = f->cap_delta ? f->cap_delta * 2 : 64;
+		struct frame_delta *nd = realloc(f->delta, cap * sizeof(*nd));
+
+		if (!nd)
+			return -ENOMEM;
+		f->delta = nd;
+		f->cap_delta = cap;
+	}
+	d = &f->delta[f->n_delta];
+	memset(d, 0, sizeof(*d));
+	strcpy(d->resource, resource);
+	strcpy(d->metric, metric);
+	strcpy(d->labels, labels);
+	d->value = value;
+	f->index[slot] = (uint32_t)f->n_delta++;
+	return 0;
+}
+
+int frame_resource_add(struct frame *f, const struct frame_resource *r)
+{
+	for (size_t i = 0; i < f->n_res; i++) {
+		if (strcmp(f->res[i].resource, r->resource) == 0) {
+			f->res[i] = *r; /* a later announcement in the same frame wins */
+			return 0;
+		}
+	}
+	if (f->n_res == f->cap_res) {
+		size_t cap = f->cap_res ? f->cap_res * 2 : 8;
+		struct frame_resource *nr = realloc(f->res, cap * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		f->res = nr;
+		f->cap_res = cap;
+	}
+	f->res[f->n_res++] = *r;
+	return 0;
+}
+
+int frame_attr_set(struct frame_resource *r, const char *key, const char *value)
+{
+	if (strlen(key) >= HV_ATTR_KEY_MAX || !key[0])
+		return -EINVAL;
+	if (strlen(value) >= HV_ATTR_VAL_MAX)
+		return -EINVAL;
+	for (uint32_t i = 0; i < r->n_attrs; i++) {
+		if (strcmp(r->attrs[i].key, key) == 0) {
+			strcpy(r->attrs[i].value, value);
+			return 0;
+		}
+	}
+	if (r->n_attrs >= HV_ATTRS_MAX)
+		return -E2BIG;
+	strcpy(r->attrs[r->n_attrs].key, key);
+	strcpy(r->attrs[r->n_attrs].value, value);
+	r->n_attrs++;
+	return 0;
+}
+
+const char *frame_attr_get(const struct frame_resource *r, const char *key)
+{
+	for (uint32_t i = 0; i < r->n_attrs; i++)
+		if (strcmp(r->attrs[i].key, key) == 0)
+			return r->attrs[i].value;
+	return NULL;
+}
+
+static int delta_cmp(const void *a, const void *b)
+{
+	const struct frame_delta *x = a, *y = b;
+	int c = strcmp(x->resource, y->resource);
+
+	if (!c)
+		c = strcmp(x->metric, y->metric);
+	if (!c)
+		c = strcmp(x->labels, y->labels);
+	return c;
+}
+
+static int attr_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct frame_attr *)a)->key, ((const struct frame_attr *)b)->key);
+}
+
+static int res_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct frame_resource *)a)->resource,
+		      ((const struct frame_resource *)b)->resource);
+}
+
+void frame_canonicalize(struct frame *f)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < f->n_delta; i++) {
+		const struct metric_def *m = metric_lookup(f->delta[i].metric);
+
+		if (f->delta[i].value == 0 && (!m || m->kind == METRIC_COUNTER))
+			continue;
+		f->delta[out++] = f->delta[i];
+	}
+	f->n_delta = out;
+	qsort(f->delta, f->n_delta, sizeof(*f->delta), delta_cmp);
+	for (size_t i = 0; i < f->n_res; i++)
+		qsort(f->res[i].attrs, f->res[i].n_attrs, sizeof(struct frame_attr), attr_cmp);
+	qsort(f->res, f->n_res, sizeof(*f->res), res_cmp);
+	/* the index refers to old positions */
+	free(f->index);
+	f->index = NULL;
+	f->index_cap = 0;
+}
+
+int frame_encode(const struct frame *f, uint8_t **out, size_t *len)
+{
+	struct wbuf b;
+	int err;
+
+	wbuf_init(&b);
+	wbuf_put(&b, frame_magic, sizeof(frame_magic));
+	wbuf_u8(&b, FRAME_VERSION);
+	wbuf_u64be(&b, f->seq);
+	wbuf_u64be(&b, (uint64_t)f->start_ns);
+	wbuf_u64be(&b, (uint64_t)f->end_ns);
+	wbuf_u32be(&b, f->flags);
+	wbuf_u32be(&b, f->merged);
+	wbuf_str(&b, f->policy);
+	wbuf_put(&b, f->prev_hash, HV_HASH_LEN);
+	wbuf_uvarint(&b, f->n_res);
+	for (size_t i = 0; i < f->n_res; i++) {
+		const struct frame_resource *r = &f->res[i];
+
+		wbuf_str(&b, r->resource);
+		wbuf_uvarint(&b, r->n_attrs);
+		for (uint32_t k = 0; k < r->n_attrs && k < HV_ATTRS_MAX; k++) {
+			wbuf_str(&b, r->attrs[k].key);
+			wbuf_str(&b, r->attrs[k].value);
+		}
+	}
+	wbuf_uvarint(&b, f->n_delta);
+	for (size_t i = 0; i < f->n_delta; i++) {
+		wbuf_str(&b, f->delta[i].resource);
+		wbuf_str(&b, f->delta[i].metric);
+		wbuf_str(&b, f->delta[i].labels);
+		wbuf_svarint(&b, f->delta[i].value);
+	}
+	err = wbuf_finish(&b, out, len);
+	return err;
+}
+
+int frame_decode(struct frame *f, const uint8_t *buf, size_t len)
+{
+	struct rbuf r;
+	uint8_t magic[3], version;
+	uint64_t n, u;
+
+	rbuf_init(&r, buf, len);
+	frame_reset(f);
+	if (rbuf_get(&r, magic, sizeof(magic)) || memcmp(magic, frame_magic, sizeof(magic)))
+		return -EBADMSG;
+	if (rbuf_u8(&r, &version))
+		return -EBADMSG;
+	if (version != FRAME_VERSION)
+		return -EPROTO;
+	if (rbuf_u64be(&r, &f->seq))
+		return -EBADMSG;
+	if (rbuf_u64be(&r, &u))
+		return -EBADMSG;
+	f->start_ns = (int64_t)u;
+	if (rbuf_u64be(&r, &u))
+		return -EBADMSG;
+	f->end_ns = (int64_t)u;
+	if (rbuf_u32be(&r, &f->flags) || rbuf_u32be(&r, &f->merged))
+		return -EBADMSG;
+	if (rbuf_str(&r, f->policy, sizeof(f->policy)))
+		return -EBADMSG;
+	if (rbuf_get(&r, f->prev_hash, HV_HASH_LEN))
+		return -EBADMSG;
+
+	/* each announcement takes at least 2 bytes: a count beyond that is a lie */
+	if (rbuf_uvarint(&r, &n) || n > FRAME_MAX_RESOURCES || n > rbuf_left(&r) / 2)
+		return -EBADMSG;
+	for (uint64_t i = 0; i < n; i++) {
+		struct frame_resource res;
+		uint64_t na;
+
+		memset(&res, 0, sizeof(res));
+		if (rbuf_str(&r, res.resource, sizeof(res.resource)))
+			return -EBADMSG;
+		if (rbuf_uvarint(&r, &na) || na > HV_ATTRS_MAX)
+			return -EBADMSG;
+		for (uint64_t k = 0; k < na; k++) {
+			if (rbuf_str(&r, res.attrs[k].key, sizeof(res.attrs[k].key)) ||
+			    rbuf_str(&r, res.attrs[k].value, sizeof(res.attrs[k].value)))
+				return -EBADMSG;
+		}
+		res.n_attrs = (uint32_t)na;
+		if (frame_resource_add(f, &res))
+			return -ENOMEM;
+	}
+
+	if (rbuf_uvarint(&r, &n) || n > FRAME_MAX_DELTAS || n > rbuf_left(&r) / 4)
+		return -EBADMSG;
+	for (uint64_t i = 0; i < n; i++) {
+		char res[HV_ID_MAX], metric[HV_METRIC_MAX], labels[HV_LABELS_MAX];
+		int64_t v;
+		int err;
+
+		if (rbuf_str(&r, res, sizeof(res)) || rbuf_str(&r, metric, sizeof(metric)) ||
+		    rbuf_str(&r, labels, sizeof(labels)) || rbuf_svarint(&r, &v))
+			return -EBADMSG;
+		if (frame_delta_find(f, res, metric, labels))
+			return -EBADMSG; /* canonical frames never repeat a key */
+		err = frame_delta_add(f, res, metric, labels, v);
+		if (err)
+			return err == -ENOMEM ? -ENOMEM : -EBADMSG;
+	}
+	if (rbuf_left(&r))
+		return -EBADMSG; /* trailing bytes */
+	return 0;
+}
+
+int frame_hash(const uint8_t *buf, size_t len, uint8_t out[HV_HASH_LEN])
+{
+	/* mbedTLS 2.28: the _ret variant reports failure; 0 selects SHA-256 */
+	return mbedtls_sha256_ret(buf, len, out, 0) ? -EIO : 0;
+}
+
+void frame_hash_hex(const uint8_t h[HV_HASH_LEN], char out[2 * HV_HASH_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < HV_HASH_LEN; i++) {
+		out[2 * i] = hex[h[i] >> 4];
+		out[2 * i + 1] = hex[h[i] & 15];
+	}
+	out[2 * HV_HASH_LEN] = '\0';
+}
+
+int frame_merge(struct frame *acc, const struct frame *next)
+{
+	int64_t d_acc = acc->end_ns - acc->start_ns, d_next = next->end_ns - next->start_ns;
+
+	if (next->seq != acc->seq + acc->merged)
+		return -EINVAL;
+	for (size_t i = 0; i < next->n_delta; i++) {
+		const struct frame_delta *d = &next->delta[i];
+		const struct metric_def *m = metric_lookup(d->metric);
+		struct frame_delta *have = frame_delta_find(acc, d->resource, d->metric, d->labels);
+		int err;
+
+		if (have && m && m->kind == METRIC_GAUGE_MEAN) {
+			/* duration-weighted; gauges are for monitoring, not billing */
+			int64_t total = d_acc + d_next;
+
+			if (total > 0)
+				have->value = (int64_t)(((__int128)have->value * d_acc +
+							 (__int128)d->value * d_next) / total);
+			continue;
+		}
+		err = frame_delta_add(acc, d->resource, d->metric, d->labels, d->value);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < next->n_res; i++) {
+		int err = frame_resource_add(acc, &next->res[i]);
+
+		if (err)
+			return err;
+	}
+	acc->end_ns = next->end_ns;
+	acc->merged += next->merged;
+	acc->flags |= FRAME_MERGED;
+	if (next->policy[0])
+		memcpy(acc->policy, next->policy, sizeof(acc->policy));
+	return 0;
+}
