@@ -1,0 +1,262 @@
+#include "daemon/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (gethostname(c->host_id, sizeof(c->host_id) - 1) < 0 || !c->host_id[0])
+		strcpy(c->host_id, "localhost");
+	c->interval = 10;
+	strcpy(c->store, "/var/lib/hvmeter");
+	c->store_max_bytes = 256ull << 20;
+	c->log_level = LOG_LVL_INFO;
+	c->bpf = BPF_AUTO;
+	strcpy(c->bpf_pin_dir, "/sys/fs/bpf/hvmeter");
+	strcpy(c->libvirt_uri, "qemu:///system");
+	c->libvirt_timeout = 5;
+}
+
+int parse_u64(const char *s, uint64_t min, uint64_t max, int allow_suffix, uint64_t *out)
+{
+	unsigned long long v;
+	uint64_t mult = 1;
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (allow_suffix && *end) {
+		switch (toupper((unsigned char)*end)) {
+		case 'K': mult = 1ull << 10; break;
+		case 'M': mult = 1ull << 20; break;
+		case 'G': mult = 1ull << 30; break;
+		case 'T': mult = 1ull << 40; break;
+		default: return -EINVAL;
+		}
+		end++;
+		if (toupper((unsigned char)*end) == 'I' && toupper((unsigned char)end[1]) == 'B')
+			end += 2;
+		else if (toupper((unsigned char)*end) == 'B')
+			end++;
+	}
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end)
+		return -EINVAL;
+	if (v > UINT64_MAX / mult)
+		return -ERANGE;
+	v *= mult;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+/* Parser state: inih reads through line_reader so we always know the line. */
+struct parse_ctx {
+	struct config *c;
+	const char *name;
+	const char *text;   /* string input, or NULL */
+	size_t off;
+	FILE *fp;
+	int line;
+	char *err;
+	int failed;
+};
+
+static char *line_reader(char *str, int num, void *stream)
+{
+	struct parse_ctx *p = stream;
+
+	if (p->fp) {
+		if (!fgets(str, num, p->fp))
+			return NULL;
+	} else {
+		size_t n = 0;
+
+		if (!p->text[p->off])
+			return NULL;
+		while (p->text[p->off] && n + 1 < (size_t)num) {
+			char ch = p->text[p->off++];
+
+			str[n++] = ch;
+			if (ch == '\n')
+				break;
+		}
+		str[n] = '\0';
+	}
+	p->line++;
+	return str;
+}
+
+static int fail(struct parse_ctx *p, const char *section, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(struct parse_ctx *p, const char *section, const char *key, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	if (p->failed++) /* report the first error only: one clear line */
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, CONFIG_ERR_MAX, "%s:%d: [%s] %s: %s", p->name, p->line, section, key, why);
+	return 0;
+}
+
+static int set_str(struct parse_ctx *p, const char *section, const char *key, const char *value,
+		   char *dst, size_t cap)
+{
+	if (!value[0])
+		return fail(p, section, key, "must not be empty");
+	if (strlen(value) >= cap)
+		return fail(p, section, key, "too long: '%.64s...'", value);
+	strcpy(dst, value);
+	return 1;
+}
+
+static int set_num(struct parse_ctx *p, const char *section, const char *key, const char *value,
+		   uint64_t min, uint64_t max, int suffix, uint64_t *dst)
+{
+	int err = parse_u64(value, min, max, suffix, dst);
+
+	if (err == -EINVAL)
+		return fail(p, section, key, "not a number: '%s'", value);
+	if (err == -ERANGE)
+		return fail(p, section, key, "out of range [%llu, %llu]: '%s'",
+			    (unsigned long long)min, (unsigned long long)max, value);
+	return 1;
+}
+
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse_ctx *p = user;
+	struct config *c = p->c;
+	uint64_t n;
+
+	if (strcmp(section, "agent") == 0) {
+		if (strcmp(key, "host_id") == 0) {
+			for (const char *q = value; *q; q++)
+				if (!isalnum((unsigned char)*q) && !strchr("-_.", *q))
+					return fail(p, section, key,
+						    "may hold only letters, digits, '-', '_', '.': '%s'", value);
+			return set_str(p, section, key, value, c->host_id, sizeof(c->host_id));
+		}
+		if (strcmp(key, "interval") == 0) {
+			if (set_num(p, section, key, value, 1, 3600, 0, &n) > 0)
+				c->interval = (uint32_t)n;
+			return 1;
+		}
+		if (strcmp(key, "store") == 0)
+			return set_str(p, section, key, value, c->store, sizeof(c->store));
+		if (strcmp(key, "store_max_bytes") == 0)
+			return set_num(p, section, key, value, 1ull << 20, 1ull << 40, 1, &c->store_max_bytes);
+		if (strcmp(key, "log_level") == 0) {
+			if (log_level_parse(value, &c->log_level))
+				return fail(p, section, key,
+					    "must be error, warn, info or debug: '%s'", value);
+			return 1;
+		}
+		if (strcmp(key, "bpf") == 0) {
+			if (strcmp(value, "auto") == 0)
+				c->bpf = BPF_AUTO;
+			else if (strcmp(value, "on") == 0)
+				c->bpf = BPF_ON;
+			else if (strcmp(value, "off") == 0)
+				c->bpf = BPF_OFF;
+			else
+				return fail(p, section, key, "must be auto, on or off: '%s'", value);
+			return 1;
+		}
+		if (strcmp(key, "bpf_pin_dir") == 0)
+			return set_str(p, section, key, value, c->bpf_pin_dir, sizeof(c->bpf_pin_dir));
+	} else if (strcmp(section, "libvirt") == 0) {
+		if (strcmp(key, "uri") == 0)
+			return set_str(p, section, key, value, c->libvirt_uri, sizeof(c->libvirt_uri));
+		if (strcmp(key, "timeout") == 0) {
+			if (set_num(p, section, key, value, 1, 600, 0, &n) > 0)
+				c->libvirt_timeout = (uint32_t)n;
+			return 1;
+		}
+	} else {
+		return fail(p, section, key, "unknown section");
+	}
+	return fail(p, section, key, "unknown key");
+}
+
+static int parse(struct parse_ctx *p)
+{
+	int rc = ini_parse_stream(line_reader, p, on_key, p);
+
+	if (rc == 0 && !p->failed)
+		return 0;
+	if (rc < 0) {
+		snprintf(p->err, CONFIG_ERR_MAX, "%s: cannot read: %s", p->name, strerror(errno));
+		return -EIO;
+	}
+	if (!p->failed) /* inih's own syntax error: no key handler ran */
+		snprintf(p->err, CONFIG_ERR_MAX,
+			 "%s:%d: syntax error (expected 'key = value' or '[section]')", p->name, rc);
+	return -EINVAL;
+}
+
+int config_parse_string(struct config *c, const char *name, const char *text,
+			char err[CONFIG_ERR_MAX])
+{
+	struct parse_ctx p = { .c = c, .name = name, .text = text, .err = err };
+
+	config_defaults(c);
+	err[0] = '\0';
+	return parse(&p);
+}
+
+int config_load(struct config *c, const char *path, char err[CONFIG_ERR_MAX])
+{
+	struct parse_ctx p = { .c = c, .name = path, .err = err };
+	int rc;
+
+	config_defaults(c);
+	err[0] = '\0';
+	p.fp = fopen(path, "re");
+	if (!p.fp) {
+		rc = -errno;
+		snprintf(err, CONFIG_ERR_MAX, "%s: cannot open: %s", path, strerror(-rc));
+		return rc;
+	}
+	rc = parse(&p);
+	fclose(p.fp);
+	return rc;
+}
+
+void config_print(const struct config *c, FILE *out)
+{
+	static const char *const bpf_names[] = { "auto", "on", "off" };
+
+	fprintf(out, "[agent]\n");
+	fprintf(out, "host_id = %s\n", c->host_id);
+	fprintf(out, "interval = %u\n", c->interval);
+	fprintf(out, "store = %s\n", c->store);
+	fprintf(out, "store_max_bytes = %llu\n", (unsigned long long)c->store_max_bytes);
+	fprintf(out, "log_level = %s\n", log_level_name(c->log_level));
+	fprintf(out, "bpf = %s\n", bpf_names[c->bpf]);
+	fprintf(out, "bpf_pin_dir = %s\n", c->bpf_pin_dir);
+	fprintf(out, "\n[libvirt]\n");
+	fprintf(out, "uri = %s\n", c->libvirt_uri);
+	fprintf(out, "timeout = %u\n", c->libvirt_timeout);
+}

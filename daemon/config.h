@@ -1,0 +1,58 @@
+/*
+ * config.h — hvmeterd's configuration: one INI file, every key documented
+ * with its default in daemon/hvmeterd.conf.sample.
+ *
+ * The whole file is parsed and validated before anything acts on it; an
+ * error names the file, line and key.
+ */
+#ifndef HV_DAEMON_CONFIG_H
+#define HV_DAEMON_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "daemon/log.h"
+
+#define CONFIG_PATH_MAX 512
+#define CONFIG_ERR_MAX 600
+
+enum bpf_mode { BPF_AUTO = 0, BPF_ON, BPF_OFF };
+
+struct config {
+	/* [agent] */
+	char host_id[64];          /* default: the host name */
+	uint32_t interval;         /* seconds, 1..3600, default 10 */
+	char store[CONFIG_PATH_MAX];   /* default /var/lib/hvmeter */
+	uint64_t store_max_bytes;  /* default 256 MiB */
+	enum log_level log_level;  /* default info */
+	enum bpf_mode bpf;         /* default auto: fall back to libvirt if BPF can't load */
+	char bpf_pin_dir[CONFIG_PATH_MAX]; /* default /sys/fs/bpf/hvmeter */
+	/* [libvirt] */
+	char libvirt_uri[CONFIG_PATH_MAX]; /* default qemu:///system */
+	uint32_t libvirt_timeout;  /* seconds a libvirt call may take, default 5 */
+};
+
+/* Fills @c with every default. */
+void config_defaults(struct config *c);
+
+/*
+ * Parses @path into @c (defaults first). Returns 0, or -errno with a
+ * one-line message in @err ("FILE:LINE: unknown key 'x' in [agent]").
+ */
+int config_load(struct config *c, const char *path, char err[CONFIG_ERR_MAX]);
+
+/* Same, from a string (tests, fuzzing); @name appears in messages. */
+int config_parse_string(struct config *c, const char *name, const char *text,
+			char err[CONFIG_ERR_MAX]);
+
+/* Writes the configuration in canonical form (every key, sorted by section). */
+void config_print(const struct config *c, FILE *out);
+
+/*
+ * Parses an unsigned decimal number with optional K/M/G/T suffix (powers of
+ * 1024 when @allow_suffix) and checks it against [min, max].
+ * Returns 0, -EINVAL (not a number) or -ERANGE.
+ */
+int parse_u64(const char *s, uint64_t min, uint64_t max, int allow_suffix, uint64_t *out);
+
+#endif
