@@ -241,10 +241,13 @@ void frame_canonicalize(struct frame *f)
 		f->delta[out++] = f->delta[i];
 	}
 	f->n_delta = out;
-	qsort(f->delta, f->n_delta, sizeof(*f->delta), delta_cmp);
+	/* qsort's base must not be NULL even for zero elements */
+	if (f->n_delta)
+		qsort(f->delta, f->n_delta, sizeof(*f->delta), delta_cmp);
 	for (size_t i = 0; i < f->n_res; i++)
 		qsort(f->res[i].attrs, f->res[i].n_attrs, sizeof(struct frame_attr), attr_cmp);
-	qsort(f->res, f->n_res, sizeof(*f->res), res_cmp);
+	if (f->n_res)
+		qsort(f->res, f->n_res, sizeof(*f->res), res_cmp);
 	/* the index refers to old positions */
 	free(f->index);
 	f->index = NULL;
