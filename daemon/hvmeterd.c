@@ -1,0 +1,250 @@
+/*
+ * hvmeterd — the metering agent: wires config, BPF, store, discovery and
+ * sampler together and runs libvirt's event loop. Each concern lives in its
+ * own file; this one only decides order and exit codes.
+ */
+#include "daemon/agent.h"
+#include "daemon/config.h"
+#include "daemon/cpu_bpf.h"
+#include "daemon/log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+#include <libvirt/libvirt.h>
+
+#define HVMETER_VERSION "0.1.0"
+#define DEFAULT_CONFIG "/etc/hvmeter/hvmeterd.conf"
+
+static volatile int stop_requested;
+
+struct agent {
+	struct config cfg;
+	struct store *store;
+	struct cpu_bpf *bpf;
+	struct discovery *disc;
+	struct sampler *sampler;
+	int sig_fd, timer_fd;
+	int failed;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: hvmeterd [-c FILE] [-f] [-n] [-V]\n"
+		"  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+		"  -f       stay in the foreground and log to stderr\n"
+		"  -n       check the configuration, print it in canonical form, exit\n"
+		"  -V       print the version and exit\n");
+}
+
+/* One clear line on stderr for start-up failures, whatever the log target. */
+static void die_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void die_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hvmeterd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_debug("libbpf: %s", buf);
+	return 0;
+}
+
+/* Sets the timer to fire at every multiple of the interval of wall-clock time,
+ * so frames of all hosts share boundaries (:00, :10, ...). */
+static int timer_arm(int fd, uint32_t interval)
+{
+	struct itimerspec its = { 0 };
+	int64_t now = realtime_ns(), step = (int64_t)interval * 1000000000;
+	int64_t next = (now / step + 1) * step;
+
+	its.it_value.tv_sec = next / 1000000000;
+	its.it_value.tv_nsec = next % 1000000000;
+	its.it_interval.tv_sec = interval;
+	return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ? -errno : 0;
+}
+
+static void on_timer(int watch, int fd, int events, void *opaque)
+{
+	struct agent *a = opaque;
+	uint64_t expirations;
+
+	if (read(fd, &expirations, sizeof(expirations)) != sizeof(expirations))
+		return;
+	sampler_tick(a->sampler, realtime_ns());
+}
+
+static void on_signal(int watch, int fd, int events, void *opaque)
+{
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		log_info("SIGHUP: nothing to reload yet in this version");
+		return;
+	}
+	log_info("signal %u: stopping", si.ssi_signo);
+	stop_requested = 1;
+}
+
+static int cpu_source_open(struct agent *a, char *note, size_t len)
+{
+	int err;
+
+	if (a->cfg.bpf == BPF_OFF) {
+		snprintf(note, len, "libvirt (bpf = off in config)");
+		return 0;
+	}
+	libbpf_set_print(libbpf_to_log);
+	err = cpu_bpf_open(&a->bpf, a->cfg.bpf_pin_dir);
+	if (err) {
+		if (a->cfg.bpf == BPF_ON) {
+			die_line("cannot load the BPF CPU program (bpf = on): %s", strerror(-err));
+			return err;
+		}
+		log_warn("BPF unavailable (%s): CPU time comes from libvirt's domain stats",
+			 strerror(-err));
+		snprintf(note, len, "libvirt (fallback: BPF unavailable: %s)", strerror(-err));
+		return 0;
+	}
+	snprintf(note, len, "bpf (tp_btf/sched_switch, pinned in %s, %s)", a->cfg.bpf_pin_dir,
+		 cpu_bpf_reused(a->bpf) ? "counting continued across restart" : "freshly loaded");
+	log_info("CPU source: %s", note);
+	return 0;
+}
+
+static int fds_open(struct agent *a)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	a->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (a->sig_fd < 0)
+		return -errno;
+	a->timer_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (a->timer_fd < 0)
+		return -errno;
+	if (virEventAddHandle(a->sig_fd, VIR_EVENT_HANDLE_READABLE, on_signal, a, NULL) < 0 ||
+	    virEventAddHandle(a->timer_fd, VIR_EVENT_HANDLE_READABLE, on_timer, a, NULL) < 0)
+		return -EIO;
+	return timer_arm(a->timer_fd, a->cfg.interval);
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a = { .sig_fd = -1, .timer_fd = -1 };
+	const char *config_path = DEFAULT_CONFIG;
+	char err_msg[CONFIG_ERR_MAX], v2[HV_PATH_MAX], note[1024];
+	bool foreground = false, check_only = false;
+	struct store_opts so = { 0 };
+	int opt, err;
+
+	while ((opt = getopt(argc, argv, "c:fnVh")) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 'f': foreground = true; break;
+		case 'n': check_only = true; break;
+		case 'V': printf("hvmeterd %s\n", HVMETER_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (config_load(&a.cfg, config_path, err_msg)) {
+		die_line("%s", err_msg);
+		return 1;
+	}
+	if (check_only) {
+		config_print(&a.cfg, stdout);
+		return 0;
+	}
+	log_init("hvmeterd", a.cfg.log_level, !foreground);
+	if (cgroup_v2_mount(v2, sizeof(v2))) {
+		die_line("no cgroup v2 hierarchy is mounted: cannot attribute CPU to VMs");
+		return 1;
+	}
+	if (cpu_source_open(&a, note, sizeof(note)))
+		goto fail;
+	so.max_bytes = a.cfg.store_max_bytes;
+	so.host_id = a.cfg.host_id;
+	err = store_open(&a.store, a.cfg.store, &so);
+	if (err) {
+		die_line("cannot open store %s: %s", a.cfg.store, store_strerror(err));
+		goto fail;
+	}
+	if (virEventRegisterDefaultImpl() < 0) {
+		die_line("cannot start libvirt's event loop");
+		goto fail;
+	}
+	err = discovery_open(&a.disc, &a.cfg, v2, err_msg, sizeof(err_msg));
+	if (err) {
+		die_line("%s", err_msg);
+		goto fail;
+	}
+	err = sampler_open(&a.sampler, &a.cfg, a.store, a.disc, a.bpf, note);
+	if (err) {
+		die_line("cannot start the sampler: %s", store_strerror(err));
+		goto fail;
+	}
+	if ((err = fds_open(&a))) {
+		die_line("cannot set up signals and timer: %s", strerror(-err));
+		goto fail;
+	}
+	if (!foreground && daemon(0, 0) < 0) {
+		die_line("cannot daemonize: %s", strerror(errno));
+		goto fail;
+	}
+	log_info("hvmeterd %s: host %s, interval %us, store %s", HVMETER_VERSION, a.cfg.host_id,
+		 a.cfg.interval, a.cfg.store);
+	while (!stop_requested) {
+		if (virEventRunDefaultImpl() < 0) {
+			log_err("event loop failed");
+			a.failed = 1;
+			break;
+		}
+	}
+	goto out;
+fail:
+	a.failed = 1;
+out:
+	sampler_close(a.sampler);
+	discovery_close(a.disc);
+	store_close(a.store);
+	cpu_bpf_close(a.bpf);
+	if (a.sig_fd >= 0)
+		close(a.sig_fd);
+	if (a.timer_fd >= 0)
+		close(a.timer_fd);
+	return a.failed ? 1 : 0;
+}

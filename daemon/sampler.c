@@ -1,0 +1,408 @@
+/*
+ * sampler.c — one tick: read every counter, turn it into deltas against the
+ * stored baselines, and commit frame + baselines in one transaction.
+ *
+ * Source counters and their baseline keys:
+ *   cpu/<cgroup id>        BPF on-CPU ns of one cgroup of a VM (metric
+ *                          "cpu.time", or "cpu.time.vcpu" for vCPU cgroups,
+ *                          which count towards both)
+ *   lvcpu/<uuid>, lvcpuv/<uuid>   libvirt's cpu.time / Σ vcpu.N.time (fallback)
+ *   vcpu.alloc/<uuid>, memory.alloc/<uuid>   allocation integrals in unit·ms
+ * If the commit fails, the in-memory baselines are reloaded from the store,
+ * so the next tick recomputes the same deltas: nothing lost, nothing doubled.
+ */
+#include "daemon/agent.h"
+#include "daemon/cpu_bpf.h"
+#include "daemon/log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sampler {
+	const struct config *cfg;
+	struct store *st;
+	struct discovery *disc;
+	struct cpu_bpf *bpf;        /* NULL: CPU from libvirt's domain stats */
+	uint64_t bpf_epoch;
+	char cpu_note[1024];
+	struct baseline_set bases;
+	int64_t last_end_ns;
+	struct frame f;
+	bool full_logged;
+	/* scratch for one commit */
+	struct baseline *put;
+	size_t n_put, cap_put;
+	char (*del)[STORE_KEY_MAX];
+	size_t n_del, cap_del;
+	uint64_t *forget;
+	size_t n_forget, cap_forget;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t c = *cap ? *cap : 32;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	np = realloc(*p, c * elem);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = c;
+	return 0;
+}
+
+static int del_add(struct sampler *s, const char *key)
+{
+	if (grow((void **)&s->del, &s->cap_del, s->n_del + 1, sizeof(*s->del)))
+		return -ENOMEM;
+	snprintf(s->del[s->n_del++], STORE_KEY_MAX, "%s", key);
+	return 0;
+}
+
+static int forget_add(struct sampler *s, uint64_t id)
+{
+	if (grow((void **)&s->forget, &s->cap_forget, s->n_forget + 1, sizeof(*s->forget)))
+		return -ENOMEM;
+	s->forget[s->n_forget++] = id;
+	return 0;
+}
+
+/* Binds a baseline to where its deltas go (kept in the record for orphans). */
+static void bind(struct baseline_entry *e, const char *resource, const char *metric)
+{
+	if (strcmp(e->b.resource, resource) || strcmp(e->b.metric, metric)) {
+		snprintf(e->b.resource, sizeof(e->b.resource), "%s", resource);
+		snprintf(e->b.metric, sizeof(e->b.metric), "%s", metric);
+		e->dirty = true;
+	}
+}
+
+/* Emits a cgroup counter's delta to cpu.time, and to cpu.time.vcpu for vCPUs. */
+static int emit_cpu(struct sampler *s, const struct baseline_entry *e, int64_t delta)
+{
+	int err = frame_delta_add(&s->f, e->b.resource, "cpu.time", "", delta);
+
+	if (!err && strcmp(e->b.metric, "cpu.time.vcpu") == 0)
+		err = frame_delta_add(&s->f, e->b.resource, "cpu.time.vcpu", "", delta);
+	return err;
+}
+
+static int sample_cpu_bpf(struct sampler *s, struct vm *vm, int64_t now)
+{
+	char key[STORE_KEY_MAX];
+
+	for (size_t i = 0; i < vm->n_cgroups; i++) {
+		const struct vm_cgroup *cg = &vm->cgroups[i];
+		struct baseline_entry *e;
+		uint64_t ns = 0;
+		int err;
+
+		snprintf(key, sizeof(key), "cpu/%" PRIu64, cg->id);
+		e = baseline_set_get(&s->bases, key);
+		if (!e)
+			return -ENOMEM;
+		bind(e, vm->uuid, cg->role == CG_VCPU ? "cpu.time.vcpu" : "cpu.time");
+		err = cpu_bpf_read(s->bpf, cg->id, &ns);
+		if (err && err != -ENOENT) /* ENOENT: not scheduled yet, 0 so far */
+			return err;
+		if ((err = emit_cpu(s, e, baseline_advance(e, s->bpf_epoch, ns, now, 1))))
+			return err;
+		if (!vm->running) {
+			/* kept one more tick: a task's last switch after rmdir still
+			 * credits the cgroup; sample_orphans() bills that and drops it */
+			e->b.flags |= BASELINE_RETIRED;
+			e->dirty = true;
+		}
+	}
+	return 0;
+}
+
+/* Allocation integrals: raw counters in unit·ms, advanced in whole ms. */
+static int sample_alloc_one(struct sampler *s, struct vm *vm, const char *metric,
+			    uint64_t units, int64_t t_end)
+{
+	char key[STORE_KEY_MAX];
+	struct baseline_entry *e;
+	uint64_t epoch = vm->run_epoch;
+	int64_t from, ms, delta;
+	uint64_t value;
+	bool fresh;
+	int err;
+
+	/* The run's identity is its cgroup. Until it is known, wait: integrating
+	 * from started_ns later loses nothing, while a provisional epoch would
+	 * make the first frames count twice once the real one appears. */
+	if (!epoch)
+		return 0;
+	snprintf(key, sizeof(key), "%s/%s", metric, vm->uuid);
+	e = baseline_set_get(&s->bases, key);
+	if (!e)
+		return -ENOMEM;
+	bind(e, vm->uuid, metric);
+	/* a new counter or a new run integrates from the run's start */
+	fresh = e->is_new || e->b.epoch != epoch;
+	from = fresh ? vm->started_ns : e->b.time_ns;
+	value = fresh ? 0 : e->b.value;
+	ms = t_end > from ? (t_end - from) / 1000000 : 0;
+	value += units * (uint64_t)ms;
+	/* time advances by whole ms only: the remainder counts in the next frame */
+	delta = baseline_advance(e, epoch, value, from + ms * 1000000, 1);
+	if ((err = frame_delta_add(&s->f, vm->uuid, metric, "", delta)))
+		return err;
+	return vm->running ? 0 : del_add(s, key);
+}
+
+static int sample_vm(struct sampler *s, struct vm *vm, int64_t now)
+{
+	int64_t t_end = vm->running ? now : vm->stopped_ns;
+	uint64_t rss;
+	int err;
+
+	if (!vm->announced) {
+		struct frame_resource stored;
+
+		if (store_resource_get(s->st, vm->uuid, &stored) != 0 ||
+		    memcmp(&stored, &vm->meta, sizeof(stored)) != 0) {
+			if ((err = frame_resource_add(&s->f, &vm->meta)))
+				return err;
+		}
+		vm->announced = true;
+	}
+	if (s->bpf && (err = sample_cpu_bpf(s, vm, now)))
+		return err;
+	if ((err = sample_alloc_one(s, vm, "vcpu.alloc", vm->vcpus, t_end)) ||
+	    (err = sample_alloc_one(s, vm, "memory.alloc", vm->memory_kib / 1024, t_end)))
+		return err;
+	if (vm->running && vm->memcg_dir[0] && vm_memory_resident(vm, &rss) == 0)
+		err = frame_delta_add(&s->f, vm->uuid, "memory.resident", "", (int64_t)(rss >> 20));
+	return err;
+}
+
+struct lv_ctx {
+	struct sampler *s;
+	int64_t now;
+};
+
+static int on_libvirt_cpu(const char *uuid, uint64_t cpu_ns, uint64_t vcpu_ns, void *arg)
+{
+	struct lv_ctx *c = arg;
+	struct sampler *s = c->s;
+	struct vm **vms, *vm = NULL;
+	size_t n;
+	char key[STORE_KEY_MAX];
+	struct baseline_entry *e;
+	int err;
+
+	vms = discovery_vms(s->disc, &n);
+	for (size_t i = 0; i < n && !vm; i++)
+		if (vms[i]->running && strcmp(vms[i]->uuid, uuid) == 0)
+			vm = vms[i];
+	if (!vm)
+		return 0;
+	snprintf(key, sizeof(key), "lvcpu/%s", uuid);
+	if (!(e = baseline_set_get(&s->bases, key)))
+		return -ENOMEM;
+	bind(e, uuid, "cpu.time");
+	err = frame_delta_add(&s->f, uuid, "cpu.time", "",
+			      baseline_advance(e, vm->run_epoch, cpu_ns, c->now, 1));
+	if (err)
+		return err;
+	snprintf(key, sizeof(key), "lvcpuv/%s", uuid);
+	if (!(e = baseline_set_get(&s->bases, key)))
+		return -ENOMEM;
+	bind(e, uuid, "cpu.time.vcpu");
+	return frame_delta_add(&s->f, uuid, "cpu.time.vcpu", "",
+			       baseline_advance(e, vm->run_epoch, vcpu_ns, c->now, 1));
+}
+
+static bool resource_running(struct sampler *s, const char *uuid)
+{
+	struct vm **vms;
+	size_t n;
+
+	vms = discovery_vms(s->disc, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(vms[i]->uuid, uuid) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Baselines nobody read this tick whose resource is not in the table: a VM
+ * whose stop was accounted last tick, or one that stopped while we were not
+ * running. A BPF cgroup counter still holds its final value: bill it and
+ * retire the baseline; one tick later bill any last switch, then drop it
+ * and the kernel entry.
+ */
+static int sample_orphans(struct sampler *s, int64_t now)
+{
+	for (size_t i = 0; i < s->bases.n; i++) {
+		struct baseline_entry *e = &s->bases.v[i];
+		uint64_t id, ns;
+		int err;
+
+		if (e->touched || resource_running(s, e->b.resource))
+			continue;
+		if (s->bpf && sscanf(e->b.key, "cpu/%" SCNu64, &id) == 1 &&
+		    cpu_bpf_read(s->bpf, id, &ns) == 0) {
+			if ((err = emit_cpu(s, e, baseline_advance(e, s->bpf_epoch, ns, now, 1))))
+				return err;
+			if (!(e->b.flags & BASELINE_RETIRED)) {
+				e->b.flags |= BASELINE_RETIRED; /* drop it next tick */
+				e->dirty = true;
+				continue;
+			}
+			if ((err = forget_add(s, id)))
+				return err;
+		}
+		if ((err = del_add(s, e->b.key)))
+			return err;
+	}
+	return 0;
+}
+
+static int collect_puts(struct sampler *s)
+{
+	s->n_put = 0;
+	for (size_t i = 0; i < s->bases.n; i++) {
+		if (!s->bases.v[i].dirty)
+			continue;
+		if (grow((void **)&s->put, &s->cap_put, s->n_put + 1, sizeof(*s->put)))
+			return -ENOMEM;
+		s->put[s->n_put++] = s->bases.v[i].b;
+	}
+	return 0;
+}
+
+static void status_text(struct sampler *s, char *buf, size_t len)
+{
+	size_t n;
+
+	discovery_vms(s->disc, &n);
+	snprintf(buf, len, "cpu=%s\nlibvirt=%s %s\nvms=%zu\ninterval=%u\n",
+		 s->cpu_note, discovery_connected(s->disc) ? "connected" : "disconnected",
+		 s->cfg->libvirt_uri, n, s->cfg->interval);
+}
+
+int sampler_tick(struct sampler *s, int64_t now)
+{
+	struct vm **vms;
+	size_t n;
+	char status[STORE_STATUS_MAX];
+	const char **del = NULL;
+	int err;
+
+	discovery_check(s->disc);
+	frame_reset(&s->f);
+	s->f.start_ns = s->last_end_ns;
+	s->f.end_ns = now;
+	s->n_del = s->n_forget = 0;
+	for (size_t i = 0; i < s->bases.n; i++)
+		s->bases.v[i].touched = false;
+
+	vms = discovery_vms(s->disc, &n);
+	for (size_t i = 0; i < n; i++)
+		if ((err = sample_vm(s, vms[i], now)))
+			goto fail;
+	if (!s->bpf) {
+		struct lv_ctx c = { s, now };
+
+		err = discovery_cpu_stats(s->disc, on_libvirt_cpu, &c);
+		if (err && err != -ENOTCONN && err != -EIO)
+			goto fail;
+	}
+	if ((err = sample_orphans(s, now)) || (err = collect_puts(s)))
+		goto fail;
+	del = calloc(s->n_del + 1, sizeof(*del));
+	if (!del) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < s->n_del; i++)
+		del[i] = s->del[i];
+	status_text(s, status, sizeof(status));
+	err = store_frame_commit(s->st, &s->f, s->put, s->n_put, del, s->n_del, status);
+	free(del);
+	if (err)
+		goto fail;
+
+	/* committed: make memory agree, then release kernel entries (order matters:
+	 * an entry forgotten before the commit could lose its last delta) */
+	for (size_t i = 0; i < s->bases.n; i++)
+		s->bases.v[i].dirty = false;
+	for (size_t i = 0; i < s->n_del; i++)
+		baseline_set_remove(&s->bases, s->del[i]);
+	for (size_t i = 0; i < s->n_forget; i++)
+		cpu_bpf_forget(s->bpf, s->forget[i]);
+	discovery_reap(s->disc);
+	s->last_end_ns = now;
+	if (s->full_logged) {
+		log_info("store writable again; frames resume from seq %" PRIu64, s->f.seq);
+		s->full_logged = false;
+	}
+	log_debug("frame %" PRIu64 ": %zu deltas, %zu announcements", s->f.seq, s->f.n_delta,
+		  s->f.n_res);
+	return 0;
+fail:
+	if (err == -ENOSPC) {
+		if (!s->full_logged)
+			log_err("store %s is full: metering continues in the baselines; the next frame "
+				"that fits carries the whole difference", s->cfg->store);
+		s->full_logged = true;
+	} else {
+		log_err("frame not committed: %s", store_strerror(err));
+	}
+	/* back to what the store holds: the next tick recomputes these deltas */
+	baseline_set_free(&s->bases);
+	baseline_set_load(&s->bases, s->st);
+	vms = discovery_vms(s->disc, &n);
+	for (size_t i = 0; i < n; i++)
+		vms[i]->announced = false;
+	return err;
+}
+
+int sampler_open(struct sampler **out, const struct config *cfg, struct store *st,
+		 struct discovery *disc, struct cpu_bpf *bpf, const char *cpu_source_note)
+{
+	struct sampler *s = calloc(1, sizeof(*s));
+	struct store_meta m;
+	int err;
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	s->cfg = cfg;
+	s->st = st;
+	s->disc = disc;
+	s->bpf = bpf;
+	s->bpf_epoch = bpf ? cpu_bpf_epoch(bpf) : 0;
+	snprintf(s->cpu_note, sizeof(s->cpu_note), "%s", cpu_source_note);
+	frame_init(&s->f);
+	if ((err = store_meta_read(st, &m)) || (err = baseline_set_load(&s->bases, st))) {
+		sampler_close(s);
+		return err;
+	}
+	/* after a restart the first frame covers the time we were down */
+	s->last_end_ns = m.last_end_ns ? m.last_end_ns : realtime_ns();
+	*out = s;
+	return 0;
+}
+
+void sampler_close(struct sampler *s)
+{
+	if (!s)
+		return;
+	frame_free(&s->f);
+	baseline_set_free(&s->bases);
+	free(s->put);
+	free(s->del);
+	free(s->forget);
+	free(s);
+}
