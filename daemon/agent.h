@@ -115,9 +115,31 @@ void discovery_reap(struct discovery *d);
 /* Reconnects if the connection was lost; lists domains again. */
 int discovery_check(struct discovery *d);
 bool discovery_connected(const struct discovery *d);
-/* libvirt bulk CPU stats for the fallback: cpu.time and Σ vcpu.N.time (ns). */
-int discovery_cpu_stats(struct discovery *d, int (*cb)(const char *uuid, uint64_t cpu_ns,
-							uint64_t vcpu_ns, void *arg), void *arg);
+/* One domain's figures from libvirt's bulk stats (QEMU's own counters). */
+#define DOM_BLOCKS_MAX 32
+struct dom_block_stats {
+	char dev[32];         /* target dev, e.g. "vda" */
+	uint64_t rd_bytes, rd_reqs, wr_bytes, wr_reqs;
+};
+
+struct dom_stats {
+	char uuid[VM_UUID_LEN];
+	bool has_cpu;
+	uint64_t cpu_ns;      /* cpu.time */
+	uint64_t vcpu_ns;     /* sum of vcpu.N.time */
+	size_t n_blocks;
+	struct dom_block_stats blocks[DOM_BLOCKS_MAX];
+};
+
+#define DOM_STATS_CPU   0x1u
+#define DOM_STATS_BLOCK 0x2u
+/*
+ * One virConnectGetAllDomainStats call for every running domain, with
+ * NOWAIT: a domain stuck in a job is skipped, never waited for. Calls @cb
+ * per domain. Returns 0, -ENOTCONN, -EIO or @cb's error.
+ */
+int discovery_bulk_stats(struct discovery *d, unsigned what,
+			 int (*cb)(const struct dom_stats *st, void *arg), void *arg);
 
 /* ---- sampler.c ----------------------------------------------------------- */
 struct sampler;

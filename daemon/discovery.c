@@ -340,40 +340,80 @@ int discovery_check(struct discovery *d)
 	return 0;
 }
 
-int discovery_cpu_stats(struct discovery *d, int (*cb)(const char *uuid, uint64_t cpu_ns,
-							uint64_t vcpu_ns, void *arg), void *arg)
+/* Block stats arrive as block.N.name / block.N.rd.bytes ...; N indexes the disk. */
+static void block_param(struct dom_stats *st, const char *field, virTypedParameterPtr p)
+{
+	char *end;
+	unsigned long n = strtoul(field, &end, 10);
+	struct dom_block_stats *b;
+
+	if (end == field || *end != '.' || n >= DOM_BLOCKS_MAX)
+		return;
+	if (n >= st->n_blocks)
+		st->n_blocks = n + 1;
+	b = &st->blocks[n];
+	end++;
+	if (strcmp(end, "name") == 0 && p->type == VIR_TYPED_PARAM_STRING)
+		snprintf(b->dev, sizeof(b->dev), "%s", p->value.s);
+	else if (p->type != VIR_TYPED_PARAM_ULLONG)
+		return;
+	else if (strcmp(end, "rd.bytes") == 0)
+		b->rd_bytes = p->value.ul;
+	else if (strcmp(end, "rd.reqs") == 0)
+		b->rd_reqs = p->value.ul;
+	else if (strcmp(end, "wr.bytes") == 0)
+		b->wr_bytes = p->value.ul;
+	else if (strcmp(end, "wr.reqs") == 0)
+		b->wr_reqs = p->value.ul;
+}
+
+int discovery_bulk_stats(struct discovery *d, unsigned what,
+			 int (*cb)(const struct dom_stats *st, void *arg), void *arg)
 {
 	virDomainStatsRecordPtr *recs = NULL;
+	unsigned int stats = 0;
+	struct dom_stats *st;
 	int n, err = 0;
 
 	if (!d->connected)
 		return -ENOTCONN;
-	/* NOWAIT: a domain stuck in a job is skipped, never waited for */
-	n = virConnectGetAllDomainStats(d->conn, VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_VCPU,
-					&recs, VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE |
+	if (what & DOM_STATS_CPU)
+		stats |= VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_VCPU;
+	if (what & DOM_STATS_BLOCK)
+		stats |= VIR_DOMAIN_STATS_BLOCK;
+	st = malloc(sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	n = virConnectGetAllDomainStats(d->conn, stats, &recs,
+					VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE |
 					VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
-	if (n < 0)
+	if (n < 0) {
+		free(st);
 		return -EIO;
+	}
 	for (int i = 0; i < n && !err; i++) {
-		char uuid[VIR_UUID_STRING_BUFLEN];
-		unsigned long long cpu = 0, vcpu = 0;
-
-		if (virDomainGetUUIDString(recs[i]->dom, uuid) < 0)
+		memset(st, 0, sizeof(*st));
+		if (virDomainGetUUIDString(recs[i]->dom, st->uuid) < 0)
 			continue;
 		for (int k = 0; k < recs[i]->nparams; k++) {
 			virTypedParameterPtr p = &recs[i]->params[k];
 			size_t len = strlen(p->field);
 
-			if (p->type != VIR_TYPED_PARAM_ULLONG)
+			if (strncmp(p->field, "block.", 6) == 0) {
+				block_param(st, p->field + 6, p);
+			} else if (p->type != VIR_TYPED_PARAM_ULLONG) {
 				continue;
-			if (strcmp(p->field, "cpu.time") == 0)
-				cpu = p->value.ul;
-			else if (strncmp(p->field, "vcpu.", 5) == 0 && len > 5 &&
-				 strcmp(p->field + len - 5, ".time") == 0)
-				vcpu += p->value.ul;
+			} else if (strcmp(p->field, "cpu.time") == 0) {
+				st->cpu_ns = p->value.ul;
+				st->has_cpu = true;
+			} else if (strncmp(p->field, "vcpu.", 5) == 0 && len > 5 &&
+				   strcmp(p->field + len - 5, ".time") == 0) {
+				st->vcpu_ns += p->value.ul;
+			}
 		}
-		err = cb(uuid, cpu, vcpu, arg);
+		err = cb(st, arg);
 	}
 	virDomainStatsRecordListFree(recs);
+	free(st);
 	return err;
 }

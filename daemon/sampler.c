@@ -2,12 +2,15 @@
  * sampler.c — one tick: read every counter, turn it into deltas against the
  * stored baselines, and commit frame + baselines in one transaction.
  *
- * Source counters and their baseline keys:
+ * Source counters and their baseline keys (RUN = the run's cgroup id, hex):
  *   cpu/<cgroup id>        BPF on-CPU ns of one cgroup of a VM (metric
  *                          "cpu.time", or "cpu.time.vcpu" for vCPU cgroups,
  *                          which count towards both)
- *   lvcpu/<uuid>, lvcpuv/<uuid>   libvirt's cpu.time / Σ vcpu.N.time (fallback)
- *   vcpu.alloc/<uuid>, memory.alloc/<uuid>   allocation integrals in unit·ms
+ *   lvcpu/<uuid>/RUN, lvcpuv/<uuid>/RUN   libvirt's cpu.time / Σ vcpu.N.time
+ *   vcpu.alloc/<uuid>/RUN, memory.alloc/<uuid>/RUN   allocation integrals, unit·ms
+ *   blk/<uuid>/RUN/<dev>/{read,write}.{bytes,requests}   QEMU block stats
+ * Keys carry the run so a domain that stops and starts between two ticks
+ * keeps its old run's last interval apart from the new run.
  * If the commit fails, the in-memory baselines are reloaded from the store,
  * so the next tick recomputes the same deltas: nothing lost, nothing doubled.
  */
@@ -75,13 +78,30 @@ static int forget_add(struct sampler *s, uint64_t id)
 }
 
 /* Binds a baseline to where its deltas go (kept in the record for orphans). */
-static void bind(struct baseline_entry *e, const char *resource, const char *metric)
+static void bind(struct baseline_entry *e, const char *resource, const char *metric,
+		 const char *labels)
 {
-	if (strcmp(e->b.resource, resource) || strcmp(e->b.metric, metric)) {
+	if (strcmp(e->b.resource, resource) || strcmp(e->b.metric, metric) ||
+	    strcmp(e->b.labels, labels)) {
 		snprintf(e->b.resource, sizeof(e->b.resource), "%s", resource);
 		snprintf(e->b.metric, sizeof(e->b.metric), "%s", metric);
+		snprintf(e->b.labels, sizeof(e->b.labels), "%s", labels);
 		e->dirty = true;
 	}
+}
+
+/* The common path of a plain counter: baseline, delta, frame. */
+static int sample_counter(struct sampler *s, const char *key, const char *resource,
+			  const char *metric, const char *labels, uint64_t epoch, uint64_t value,
+			  int64_t now)
+{
+	struct baseline_entry *e = baseline_set_get(&s->bases, key);
+
+	if (!e)
+		return -ENOMEM;
+	bind(e, resource, metric, labels);
+	return frame_delta_add(&s->f, resource, metric, labels,
+			       baseline_advance(e, epoch, value, now, 1));
 }
 
 /* Emits a cgroup counter's delta to cpu.time, and to cpu.time.vcpu for vCPUs. */
@@ -108,7 +128,7 @@ static int sample_cpu_bpf(struct sampler *s, struct vm *vm, int64_t now)
 		e = baseline_set_get(&s->bases, key);
 		if (!e)
 			return -ENOMEM;
-		bind(e, vm->uuid, cg->role == CG_VCPU ? "cpu.time.vcpu" : "cpu.time");
+		bind(e, vm->uuid, cg->role == CG_VCPU ? "cpu.time.vcpu" : "cpu.time", "");
 		err = cpu_bpf_read(s->bpf, cg->id, &ns);
 		if (err && err != -ENOENT) /* ENOENT: not scheduled yet, 0 so far */
 			return err;
@@ -141,11 +161,11 @@ static int sample_alloc_one(struct sampler *s, struct vm *vm, const char *metric
 	 * make the first frames count twice once the real one appears. */
 	if (!epoch)
 		return 0;
-	snprintf(key, sizeof(key), "%s/%s", metric, vm->uuid);
+	snprintf(key, sizeof(key), "%s/%s/%" PRIx64, metric, vm->uuid, epoch);
 	e = baseline_set_get(&s->bases, key);
 	if (!e)
 		return -ENOMEM;
-	bind(e, vm->uuid, metric);
+	bind(e, vm->uuid, metric, "");
 	/* a new counter or a new run integrates from the run's start */
 	fresh = e->is_new || e->b.epoch != epoch;
 	from = fresh ? vm->started_ns : e->b.time_ns;
@@ -190,46 +210,76 @@ struct lv_ctx {
 	int64_t now;
 };
 
-static int on_libvirt_cpu(const char *uuid, uint64_t cpu_ns, uint64_t vcpu_ns, void *arg)
-{
-	struct lv_ctx *c = arg;
-	struct sampler *s = c->s;
-	struct vm **vms, *vm = NULL;
-	size_t n;
-	char key[STORE_KEY_MAX];
-	struct baseline_entry *e;
-	int err;
-
-	vms = discovery_vms(s->disc, &n);
-	for (size_t i = 0; i < n && !vm; i++)
-		if (vms[i]->running && strcmp(vms[i]->uuid, uuid) == 0)
-			vm = vms[i];
-	if (!vm)
-		return 0;
-	snprintf(key, sizeof(key), "lvcpu/%s", uuid);
-	if (!(e = baseline_set_get(&s->bases, key)))
-		return -ENOMEM;
-	bind(e, uuid, "cpu.time");
-	err = frame_delta_add(&s->f, uuid, "cpu.time", "",
-			      baseline_advance(e, vm->run_epoch, cpu_ns, c->now, 1));
-	if (err)
-		return err;
-	snprintf(key, sizeof(key), "lvcpuv/%s", uuid);
-	if (!(e = baseline_set_get(&s->bases, key)))
-		return -ENOMEM;
-	bind(e, uuid, "cpu.time.vcpu");
-	return frame_delta_add(&s->f, uuid, "cpu.time.vcpu", "",
-			       baseline_advance(e, vm->run_epoch, vcpu_ns, c->now, 1));
-}
-
-static bool resource_running(struct sampler *s, const char *uuid)
+static struct vm *vm_running_by_uuid(struct sampler *s, const char *uuid)
 {
 	struct vm **vms;
 	size_t n;
 
 	vms = discovery_vms(s->disc, &n);
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(vms[i]->uuid, uuid) == 0)
+		if (vms[i]->running && strcmp(vms[i]->uuid, uuid) == 0)
+			return vms[i];
+	return NULL;
+}
+
+/*
+ * QEMU's own figures via libvirt: billed disk I/O always (it equals the
+ * guest's view whatever the cache mode or backend), CPU when BPF is not in
+ * use. A run without a known cgroup yet has no epoch: wait a tick.
+ */
+static int on_libvirt_stats(const struct dom_stats *st, void *arg)
+{
+	struct lv_ctx *c = arg;
+	struct sampler *s = c->s;
+	struct vm *vm = vm_running_by_uuid(s, st->uuid);
+	char key[STORE_KEY_MAX], labels[HV_LABELS_MAX];
+	int err = 0;
+
+	if (!vm || !vm->run_epoch)
+		return 0;
+	if (!s->bpf && st->has_cpu) {
+		snprintf(key, sizeof(key), "lvcpu/%s/%" PRIx64, st->uuid, vm->run_epoch);
+		err = sample_counter(s, key, st->uuid, "cpu.time", "", vm->run_epoch, st->cpu_ns, c->now);
+		snprintf(key, sizeof(key), "lvcpuv/%s/%" PRIx64, st->uuid, vm->run_epoch);
+		if (!err)
+			err = sample_counter(s, key, st->uuid, "cpu.time.vcpu", "", vm->run_epoch,
+					     st->vcpu_ns, c->now);
+	}
+	for (size_t i = 0; i < st->n_blocks && !err; i++) {
+		static const char *const names[4] = { "disk.read.bytes", "disk.read.requests",
+						      "disk.write.bytes", "disk.write.requests" };
+		const struct dom_block_stats *b = &st->blocks[i];
+		const uint64_t vals[4] = { b->rd_bytes, b->rd_reqs, b->wr_bytes, b->wr_reqs };
+
+		if (!b->dev[0])
+			continue;
+		snprintf(labels, sizeof(labels), "device=%s", b->dev);
+		for (int k = 0; k < 4 && !err; k++) {
+			snprintf(key, sizeof(key), "blk/%s/%" PRIx64 "/%s/%s", st->uuid, vm->run_epoch,
+				 b->dev, names[k] + 5);
+			err = sample_counter(s, key, st->uuid, names[k], labels, vm->run_epoch, vals[k],
+					     c->now);
+		}
+	}
+	return err;
+}
+
+/*
+ * Whether a baseline still belongs to a run in the table. Per-run counters
+ * (allocation, disk, libvirt CPU) carry the run's epoch; they can go unread
+ * for a tick while their run lives (libvirt away, a domain busy in a job).
+ * BPF cgroup counters are read every tick while their run is in the table.
+ */
+static bool baseline_live(struct sampler *s, const struct baseline *b)
+{
+	struct vm **vms;
+	size_t n;
+
+	if (strncmp(b->key, "cpu/", 4) == 0)
+		return false;
+	vms = discovery_vms(s->disc, &n);
+	for (size_t i = 0; i < n; i++)
+		if (vms[i]->run_epoch == b->epoch && strcmp(vms[i]->uuid, b->resource) == 0)
 			return true;
 	return false;
 }
@@ -248,7 +298,7 @@ static int sample_orphans(struct sampler *s, int64_t now)
 		uint64_t id, ns;
 		int err;
 
-		if (e->touched || resource_running(s, e->b.resource))
+		if (e->touched || baseline_live(s, &e->b))
 			continue;
 		if (s->bpf && sscanf(e->b.key, "cpu/%" SCNu64, &id) == 1 &&
 		    cpu_bpf_read(s->bpf, id, &ns) == 0) {
@@ -311,10 +361,12 @@ int sampler_tick(struct sampler *s, int64_t now)
 	for (size_t i = 0; i < n; i++)
 		if ((err = sample_vm(s, vms[i], now)))
 			goto fail;
-	if (!s->bpf) {
+	{
 		struct lv_ctx c = { s, now };
 
-		err = discovery_cpu_stats(s->disc, on_libvirt_cpu, &c);
+		err = discovery_bulk_stats(s->disc, DOM_STATS_BLOCK | (s->bpf ? 0 : DOM_STATS_CPU),
+					   on_libvirt_stats, &c);
+		/* libvirt away: those counters wait in QEMU and are billed once it is back */
 		if (err && err != -ENOTCONN && err != -EIO)
 			goto fail;
 	}

@@ -26,8 +26,9 @@ agent_start lv interval=2 bpf=off || exit 1
 lv_guest_start hvt-cpu-idle vcpus=1 >"$HV_TMP/idle.uuid" || exit 1
 IDLE=$(cat "$HV_TMP/idle.uuid")
 lv_guest_wait hvt-cpu-idle "HV: IDLE" 180 >/dev/null || exit 1
-T0=$(date +%s.%N)
+T0A=$(date +%s.%N)
 lv_guest_start hvt-cpu-busy vcpus=2 burn=20 >"$HV_TMP/busy.uuid" || exit 1
+T0B=$(date +%s.%N)
 BUSY=$(cat "$HV_TMP/busy.uuid")
 lv_guest_wait hvt-cpu-busy "HV: BURN START" 180 >/dev/null || exit 1
 B0=$(date +%s)
@@ -59,14 +60,21 @@ echo "burn window [$W0, $W1]: busy ${CB} ns, idle ${CI} ns ($(awk -v a="$CI" -v 
 check "busy guest metered in the burn window" awk -v c="$CB" 'BEGIN { exit !(c > 1e9) }'
 check "idle guest under 5 % of the busy one" awk -v a="$CI" -v b="$CB" 'BEGIN { exit !(b > 0 && a < 0.05 * b) }'
 
-# Allocation: from start to destroy, 2 vCPUs the whole time.
-T1=$(date +%s.%N)
+# Allocation: 2 vCPUs from start to destroy. The domain runs from some
+# instant inside `virsh create` to some instant inside `virsh destroy` (which
+# takes over a second under TCG), so the truth is bracketed by the times
+# taken around both commands; the metered value must lie in that bracket,
+# widened by 1 %.
+T1A=$(date +%s.%N)
 lv_guest_destroy hvt-cpu-busy
+T1B=$(date +%s.%N)
 agent_wait_after bpf "$(date +%s.%N)" 30 || exit 1
 A=$(agent_sum bpf "$BUSY" vcpu.alloc)
-EXPECT=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.3f", 2 * (b - a) }')
-echo "vcpu.alloc ${A} vCPU.s, expected ~${EXPECT} ($(pct "$A" "$EXPECT") %)"
-check "vcpu.alloc = vCPUs x running seconds within 1 %" within "$A" "$EXPECT" 1
+LO=$(awk -v a="$T0B" -v b="$T1A" 'BEGIN { printf "%.3f", 2 * (b - a) }')
+HI=$(awk -v a="$T0A" -v b="$T1B" 'BEGIN { printf "%.3f", 2 * (b - a) }')
+echo "vcpu.alloc ${A} vCPU.s; running time x 2 vCPUs lies in [${LO}, ${HI}]"
+check "vcpu.alloc = vCPUs x running seconds within 1 %" \
+	awk -v a="$A" -v lo="$LO" -v hi="$HI" 'BEGIN { exit !(a >= lo * 0.99 && a <= hi * 1.01) }'
 
 check "status names BPF as the CPU source" grep -q 'cpu=bpf' <("$HVMETER" status --store "$(agent_store bpf)")
 check "status names libvirt as the fallback source" grep -q 'cpu=libvirt' <("$HVMETER" status --store "$(agent_store lv)")
