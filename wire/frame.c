@@ -206,6 +206,34 @@ const char *frame_attr_get(const struct frame_resource *r, const char *key)
 	return NULL;
 }
 
+int frame_copy(struct frame *dst, const struct frame *src)
+{
+	frame_free(dst);
+	dst->seq = src->seq;
+	dst->start_ns = src->start_ns;
+	dst->end_ns = src->end_ns;
+	dst->flags = src->flags;
+	dst->merged = src->merged;
+	memcpy(dst->policy, src->policy, sizeof(dst->policy));
+	memcpy(dst->prev_hash, src->prev_hash, HV_HASH_LEN);
+	memcpy(dst->hash, src->hash, HV_HASH_LEN);
+	if (src->n_delta) {
+		dst->delta = malloc(src->n_delta * sizeof(*dst->delta));
+		if (!dst->delta)
+			return -ENOMEM;
+		memcpy(dst->delta, src->delta, src->n_delta * sizeof(*dst->delta));
+		dst->n_delta = dst->cap_delta = src->n_delta;
+	}
+	if (src->n_res) {
+		dst->res = malloc(src->n_res * sizeof(*dst->res));
+		if (!dst->res)
+			return -ENOMEM;
+		memcpy(dst->res, src->res, src->n_res * sizeof(*dst->res));
+		dst->n_res = dst->cap_res = src->n_res;
+	}
+	return 0;
+}
+
 static int delta_cmp(const void *a, const void *b)
 {
 	const struct frame_delta *x = a, *y = b;

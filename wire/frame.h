@@ -93,6 +93,9 @@ int frame_attr_set(struct frame_resource *r, const char *key, const char *value)
 /* The value of attribute @key, or NULL. */
 const char *frame_attr_get(const struct frame_resource *r, const char *key);
 
+/* Makes @dst (initialised; replaced) a deep copy of @src. Returns 0 or -ENOMEM. */
+int frame_copy(struct frame *dst, const struct frame *src);
+
 /* Sorts deltas and announcements and drops zero counter deltas. */
 void frame_canonicalize(struct frame *f);
 
