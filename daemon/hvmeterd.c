@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -33,7 +36,7 @@ struct agent {
 	struct cpu_bpf *bpf;
 	struct discovery *disc;
 	struct sampler *sampler;
-	int sig_fd, timer_fd;
+	int sig_fd, timer_fd, lock_fd;
 	int failed;
 };
 
@@ -110,6 +113,47 @@ static void on_signal(int watch, int fd, int events, void *opaque)
 	stop_requested = 1;
 }
 
+/*
+ * One writer per store: two agents on one ledger would each keep their own
+ * baselines and bill the same counters twice. The lock lives as long as the
+ * process (flock is released by the kernel even on SIGKILL).
+ */
+static int store_lock(struct agent *a)
+{
+	char path[CONFIG_PATH_MAX + 32], pid[32] = "";
+	ssize_t n;
+
+	if (mkdir(a->cfg.store, 0750) < 0 && errno != EEXIST) {
+		die_line("cannot create store directory %s: %s", a->cfg.store, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/hvmeterd.lock", a->cfg.store);
+	a->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (a->lock_fd < 0) {
+		die_line("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(a->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		n = pread(a->lock_fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		die_line("store %s is in use by another hvmeterd (pid %s)", a->cfg.store,
+			 pid[0] ? pid : "unknown");
+		return -1;
+	}
+	return 0;
+}
+
+/* The pid goes in after daemon(), which changes it. */
+static void store_lock_note_pid(struct agent *a)
+{
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+
+	if (ftruncate(a->lock_fd, 0) == 0 && pwrite(a->lock_fd, pid, (size_t)n, 0) != n)
+		log_warn("cannot write pid to the store lock file");
+}
+
 static int cpu_source_open(struct agent *a, char *note, size_t len)
 {
 	int err;
@@ -160,7 +204,7 @@ static int fds_open(struct agent *a)
 
 int main(int argc, char **argv)
 {
-	struct agent a = { .sig_fd = -1, .timer_fd = -1 };
+	struct agent a = { .sig_fd = -1, .timer_fd = -1, .lock_fd = -1 };
 	const char *config_path = DEFAULT_CONFIG;
 	char err_msg[CONFIG_ERR_MAX], v2[HV_PATH_MAX], note[1024];
 	bool foreground = false, check_only = false;
@@ -194,7 +238,7 @@ int main(int argc, char **argv)
 		die_line("no cgroup v2 hierarchy is mounted: cannot attribute CPU to VMs");
 		return 1;
 	}
-	if (cpu_source_open(&a, note, sizeof(note)))
+	if (store_lock(&a) || cpu_source_open(&a, note, sizeof(note)))
 		goto fail;
 	so.max_bytes = a.cfg.store_max_bytes;
 	so.host_id = a.cfg.host_id;
@@ -225,6 +269,7 @@ int main(int argc, char **argv)
 		die_line("cannot daemonize: %s", strerror(errno));
 		goto fail;
 	}
+	store_lock_note_pid(&a);
 	log_info("hvmeterd %s: host %s, interval %us, store %s", HVMETER_VERSION, a.cfg.host_id,
 		 a.cfg.interval, a.cfg.store);
 	while (!stop_requested) {
@@ -246,5 +291,7 @@ out:
 		close(a.sig_fd);
 	if (a.timer_fd >= 0)
 		close(a.timer_fd);
+	if (a.lock_fd >= 0)
+		close(a.lock_fd);
 	return a.failed ? 1 : 0;
 }

@@ -30,6 +30,16 @@ expect "missing file" "$T/none.conf: cannot open: No such file or directory" "$T
 printf '[agent]\nstore = %s/store\nbpf = off\n[libvirt]\nuri = qemu+unix:///system?socket=%s/no-libvirtd.sock\n' "$T" "$T" >"$T/nolibvirt.conf"
 expect "no libvirtd" "cannot connect to libvirt at qemu\+unix.*no-libvirtd.sock" "$T/nolibvirt.conf"
 
+# A second agent on the same store would bill everything twice: refused.
+printf '[agent]\nstore = %s/lockstore\nbpf = off\n[libvirt]\nuri = qemu+unix:///system?socket=%s/no.sock\n' "$T" "$T" >"$T/lock.conf"
+mkdir -p "$T/lockstore"
+flock "$T/lockstore/hvmeterd.lock" -c "echo 4242 > $T/lockstore/hvmeterd.lock; $HVMETERD -f -c $T/lock.conf" >"$T/out" 2>"$T/err"
+if [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "store $T/lockstore is in use by another hvmeterd (pid 4242)" "$T/err"; then
+	echo "PASS: second agent on one store: $(cat "$T/err")"
+else
+	echo "FAIL: second agent on one store:"; cat "$T/err"; fails=$((fails + 1))
+fi
+
 if "$HVMETERD" -n -c "$T/badval.conf" >/dev/null 2>&1; then
 	echo "FAIL: -n accepted a bad config"; fails=$((fails + 1))
 fi
