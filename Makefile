@@ -102,7 +102,7 @@ $(O)/tests/%: $(O)/tests/unit/%.o $(ALL_LIBS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(ALL_LIBS) $(LDLIBS) -lcmocka
 
-.PHONY: all deps bpf unit-tests test asan guest bench clean
+.PHONY: all deps bpf unit-tests test asan guest bench fuzz clean
 all: $(BPF_SKELS) $(BINS)
 bpf: $(BPF_OBJS) $(BPF_SKELS)
 unit-tests: $(UNIT_BINS)
@@ -121,6 +121,10 @@ test: deps
 
 bench: deps all
 	$(Q)bash tests/bench/run.sh
+
+# libFuzzer targets, FUZZ_SECONDS each (default 60): tests/fuzz/run.sh
+fuzz: deps
+	$(Q)bash tests/fuzz/run.sh
 
 clean:
 	rm -rf build

@@ -7,7 +7,7 @@ PKGS=(
   # build
   build-essential pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   libvirt-dev libfreeipmi-dev libipmimonitoring-dev libnl-3-dev libnl-route-3-dev
-  libnl-genl-3-dev liblmdb-dev lmdb-utils libmbedtls-dev libgmp-dev libcmocka-dev libinih-dev libjansson-dev libxml2-dev
+  libnl-genl-3-dev liblmdb-dev lmdb-utils libmbedtls-dev libgmp-dev libcmocka-dev libinih-dev libjansson-dev libxml2-dev libclang-rt-14-dev
   # run and test: libvirtd + qemu, BMC simulator, guest kernel and initramfs
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
   freeipmi-tools openipmi libopenipmi-dev linux-image-amd64 busybox-static

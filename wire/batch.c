@@ -332,13 +332,15 @@ int batch_decode(struct batch *b, const uint8_t *buf, size_t len)
 			const struct frame *p = &b->frames[i - 1];
 
 			/* consecutive: the step is exactly the previous frame's width */
-			if (step != p->merged || gap < 0)
+			if (step != p->merged || gap < 0 || p->seq > UINT64_MAX - step ||
+			    __builtin_add_overflow(prev_end, gap, &f->start_ns))
 				goto out;
 			f->seq = p->seq + step;
-			f->start_ns = prev_end + gap;
 			memcpy(f->prev_hash, p->hash, HV_HASH_LEN);
 		}
-		f->end_ns = f->start_ns + (int64_t)dur;
+		/* times come from the peer: no arithmetic on them may overflow */
+		if (__builtin_add_overflow(f->start_ns, (int64_t)dur, &f->end_ns))
+			goto out;
 		prev_end = f->end_ns;
 		f->flags = (uint32_t)flags;
 		f->merged = (uint32_t)merged;
