@@ -7,6 +7,7 @@
 #include "daemon/config.h"
 #include "daemon/cpu_bpf.h"
 #include "daemon/log.h"
+#include "daemon/privilege.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
 #include <libvirt/libvirt.h>
 
 #define HVMETER_VERSION "0.1.0"
@@ -264,6 +266,18 @@ int main(int argc, char **argv)
 	if ((err = fds_open(&a))) {
 		die_line("cannot set up signals and timer: %s", strerror(-err));
 		goto fail;
+	}
+	{
+		/* everything privileged is open: BPF loaded and pinned, store,
+		 * libvirt. Keep CAP_NET_ADMIN for tc filters on taps that appear
+		 * later; the BPF maps are used through fds we already hold. */
+		static const int keep[] = { CAP_NET_ADMIN };
+
+		err = privilege_drop(keep, sizeof(keep) / sizeof(keep[0]));
+		if (err) {
+			die_line("cannot drop privileges: %s", strerror(-err));
+			goto fail;
+		}
 	}
 	if (!foreground && daemon(0, 0) < 0) {
 		die_line("cannot daemonize: %s", strerror(errno));

@@ -2,8 +2,9 @@
 # Checks per-VM CPU from BPF against the kernel's own accounting on real guests:
 # a busy guest's cpu.time equals its cgroup's cpu.stat (1 %) and libvirt's
 # cpu.time (2 %); an idle guest beside it gets < 5 % of the busy one's CPU over
-# the burn; vcpu.alloc equals vCPUs x running seconds (1 %); and an agent with
-# bpf = off meters the same guests from libvirt and says so in its status.
+# the burn; vcpu.alloc equals vCPUs x running seconds (1 %); an agent with
+# bpf = off meters the same guests from libvirt and says so in its status;
+# and all of it while the agent holds only CAP_NET_ADMIN and no_new_privs.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/libvirt.sh
@@ -76,6 +77,11 @@ echo "vcpu.alloc ${A} vCPU.s; running time x 2 vCPUs lies in [${LO}, ${HI}]"
 check "vcpu.alloc = vCPUs x running seconds within 1 %" \
 	awk -v a="$A" -v lo="$LO" -v hi="$HI" 'BEGIN { exit !(a >= lo * 0.99 && a <= hi * 1.01) }'
 
+# All of the above was metered after the agent gave up its privileges.
+ST=/proc/${AGENT_PID[bpf]}/status
+check "agent keeps only CAP_NET_ADMIN (CapEff 0x1000)" grep -q '^CapEff:[[:space:]]*0000000000001000$' "$ST"
+check "agent's bounding set holds only CAP_NET_ADMIN" grep -q '^CapBnd:[[:space:]]*0000000000001000$' "$ST"
+check "agent runs with no_new_privs" grep -q '^NoNewPrivs:[[:space:]]*1$' "$ST"
 check "status names BPF as the CPU source" grep -q 'cpu=bpf' <("$HVMETER" status --store "$(agent_store bpf)")
 check "status names libvirt as the fallback source" grep -q 'cpu=libvirt' <("$HVMETER" status --store "$(agent_store lv)")
 check "no negative delta" awk -v m="$(agent_min bpf)" 'BEGIN { exit !(m >= 0) }'
