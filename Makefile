@@ -83,7 +83,7 @@ AGENT_LIBS := $(O)/libhvagent.a $(O)/libhvipmi.a $(O)/libhvstore.a $(O)/libhvwir
 RATER_LIBS := $(O)/libhvrater.a $(O)/libhvstore.a $(O)/libhvwire.a
 ALL_LIBS   := $(O)/libhvagent.a $(O)/libhvrater.a $(O)/libhvipmi.a $(O)/libhvstore.a $(O)/libhvwire.a
 
-BINS := $(O)/bin/hvmeterd $(O)/bin/hvmeter $(O)/bin/hvrater
+BINS := $(O)/bin/hvmeterd $(O)/bin/hvmeter $(if $(wildcard rater/hvrater.c),$(O)/bin/hvrater)
 
 $(O)/bin/hvmeterd: $(O)/daemon/hvmeterd.o $(AGENT_LIBS)
 $(O)/bin/hvmeter:  $(O)/daemon/hvmeter.o $(AGENT_LIBS)
