@@ -102,10 +102,18 @@ $(O)/tests/%: $(O)/tests/unit/%.o $(ALL_LIBS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(ALL_LIBS) $(LDLIBS) -lcmocka
 
+# C programs that integration scripts drive (not run by themselves).
+INTEG_SRCS := $(wildcard tests/integration/c/*.c)
+INTEG_BINS := $(INTEG_SRCS:tests/integration/c/%.c=$(O)/tests/integration/%)
+$(O)/tests/integration/%: $(O)/tests/integration/c/%.o $(ALL_LIBS)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(ALL_LIBS) $(LDLIBS) -lcmocka
+
 .PHONY: all deps bpf unit-tests test asan guest bench fuzz clean
 all: $(BPF_SKELS) $(BINS)
 bpf: $(BPF_OBJS) $(BPF_SKELS)
-unit-tests: $(UNIT_BINS)
+unit-tests: $(UNIT_BINS) $(INTEG_BINS)
 
 deps:
 	$(Q)bash scripts/deps.sh
