@@ -33,6 +33,7 @@ struct vm {
 	int64_t started_ns;         /* realtime when this run began (or our best bound) */
 	int64_t stopped_ns;         /* realtime of the stop event; 0 while running */
 	uint64_t run_epoch;         /* id of the domain's v2 cgroup: new for every run */
+	uint64_t blkcg_id;          /* cgroup that owns QEMU's bios (v1 blkio on hybrid hosts) */
 	uint32_t vcpus;             /* current vCPUs */
 	uint64_t memory_kib;        /* current memory */
 	char cgroup_dir[HV_PATH_MAX];  /* v2 domain directory */
@@ -119,12 +120,13 @@ bool discovery_connected(const struct discovery *d);
 #define DOM_BLOCKS_MAX 32
 struct dom_block_stats {
 	char dev[32];         /* target dev, e.g. "vda" */
-	uint64_t rd_bytes, rd_reqs, wr_bytes, wr_reqs;
+	uint64_t v[4];        /* rd.bytes, rd.reqs, wr.bytes, wr.reqs */
+	unsigned have;        /* bit i set: v[i] was reported (NOWAIT may omit them) */
 };
 
 struct dom_stats {
 	char uuid[VM_UUID_LEN];
-	bool has_cpu;
+	bool has_cpu, has_vcpu;
 	uint64_t cpu_ns;      /* cpu.time */
 	uint64_t vcpu_ns;     /* sum of vcpu.N.time */
 	size_t n_blocks;
@@ -145,8 +147,17 @@ int discovery_bulk_stats(struct discovery *d, unsigned what,
 struct sampler;
 struct cpu_bpf;
 
+struct disk_bpf;
+
+/* The kernel-side sources the sampler reads; NULL members are absent. */
+struct sampler_sources {
+	struct cpu_bpf *cpu;        /* NULL: CPU from libvirt's domain stats */
+	struct disk_bpf *disk;      /* NULL: no host view of disk I/O */
+	const char *note;           /* human summary for `hvmeter status` */
+};
+
 int sampler_open(struct sampler **out, const struct config *cfg, struct store *st,
-		 struct discovery *disc, struct cpu_bpf *bpf, const char *cpu_source_note);
+		 struct discovery *disc, const struct sampler_sources *src);
 void sampler_close(struct sampler *s);
 /* Takes one frame ending now and commits it. Returns 0 or -errno (logged). */
 int sampler_tick(struct sampler *s, int64_t now_ns);

@@ -1,5 +1,6 @@
 #include "daemon/agent.h"
 #include "daemon/cpu_bpf.h"
+#include "daemon/disk_bpf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -213,6 +214,11 @@ int vm_cgroups_scan(struct vm *vm, const char *v2_mount)
 	}
 	closedir(d);
 
+	if (!vm->blkcg_id) {
+		/* QEMU's bios are charged to its blkio cgroup (v1 on hybrid hosts) */
+		if (disk_blkcg_dir_of_pid(vm->pid, rel, sizeof(rel)) == 0)
+			disk_blkcg_id(rel, &vm->blkcg_id);
+	}
 	if (!vm->memcg_dir[0]) {
 		char v1[HV_PATH_MAX];
 

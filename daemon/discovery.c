@@ -340,9 +340,15 @@ int discovery_check(struct discovery *d)
 	return 0;
 }
 
-/* Block stats arrive as block.N.name / block.N.rd.bytes ...; N indexes the disk. */
+/*
+ * Block stats arrive as block.N.name / block.N.rd.bytes ...; N indexes the
+ * disk. With NOWAIT, a domain busy in a job gets its names but not its
+ * counters: an absent counter is "no reading", never 0 (a 0 would look like
+ * a reset and bill the whole counter again when it comes back).
+ */
 static void block_param(struct dom_stats *st, const char *field, virTypedParameterPtr p)
 {
+	static const char *const names[4] = { "rd.bytes", "rd.reqs", "wr.bytes", "wr.reqs" };
 	char *end;
 	unsigned long n = strtoul(field, &end, 10);
 	struct dom_block_stats *b;
@@ -353,18 +359,17 @@ static void block_param(struct dom_stats *st, const char *field, virTypedParamet
 		st->n_blocks = n + 1;
 	b = &st->blocks[n];
 	end++;
-	if (strcmp(end, "name") == 0 && p->type == VIR_TYPED_PARAM_STRING)
+	if (strcmp(end, "name") == 0 && p->type == VIR_TYPED_PARAM_STRING) {
 		snprintf(b->dev, sizeof(b->dev), "%s", p->value.s);
-	else if (p->type != VIR_TYPED_PARAM_ULLONG)
 		return;
-	else if (strcmp(end, "rd.bytes") == 0)
-		b->rd_bytes = p->value.ul;
-	else if (strcmp(end, "rd.reqs") == 0)
-		b->rd_reqs = p->value.ul;
-	else if (strcmp(end, "wr.bytes") == 0)
-		b->wr_bytes = p->value.ul;
-	else if (strcmp(end, "wr.reqs") == 0)
-		b->wr_reqs = p->value.ul;
+	}
+	if (p->type != VIR_TYPED_PARAM_ULLONG)
+		return;
+	for (int k = 0; k < 4; k++)
+		if (strcmp(end, names[k]) == 0) {
+			b->v[k] = p->value.ul;
+			b->have |= 1u << k;
+		}
 }
 
 int discovery_bulk_stats(struct discovery *d, unsigned what,
@@ -409,6 +414,7 @@ int discovery_bulk_stats(struct discovery *d, unsigned what,
 			} else if (strncmp(p->field, "vcpu.", 5) == 0 && len > 5 &&
 				   strcmp(p->field + len - 5, ".time") == 0) {
 				st->vcpu_ns += p->value.ul;
+				st->has_vcpu = true;
 			}
 		}
 		err = cb(st, arg);

@@ -6,6 +6,7 @@
 #include "daemon/agent.h"
 #include "daemon/config.h"
 #include "daemon/cpu_bpf.h"
+#include "daemon/disk_bpf.h"
 #include "daemon/log.h"
 #include "daemon/privilege.h"
 
@@ -36,6 +37,7 @@ struct agent {
 	struct config cfg;
 	struct store *store;
 	struct cpu_bpf *bpf;
+	struct disk_bpf *disk;
 	struct discovery *disc;
 	struct sampler *sampler;
 	int sig_fd, timer_fd, lock_fd;
@@ -156,12 +158,14 @@ static void store_lock_note_pid(struct agent *a)
 		log_warn("cannot write pid to the store lock file");
 }
 
-static int cpu_source_open(struct agent *a, char *note, size_t len)
+/* CPU from BPF or libvirt; the host disk view from BPF or not at all. */
+static int sources_open(struct agent *a, char *note, size_t len)
 {
+	char cpu[768], disk[768];
 	int err;
 
 	if (a->cfg.bpf == BPF_OFF) {
-		snprintf(note, len, "libvirt (bpf = off in config)");
+		snprintf(note, len, "cpu=libvirt (bpf = off in config)\ndisk.host=off (bpf = off in config)");
 		return 0;
 	}
 	libbpf_set_print(libbpf_to_log);
@@ -173,12 +177,23 @@ static int cpu_source_open(struct agent *a, char *note, size_t len)
 		}
 		log_warn("BPF unavailable (%s): CPU time comes from libvirt's domain stats",
 			 strerror(-err));
-		snprintf(note, len, "libvirt (fallback: BPF unavailable: %s)", strerror(-err));
-		return 0;
+		snprintf(cpu, sizeof(cpu), "libvirt (fallback: BPF unavailable: %s)", strerror(-err));
+	} else {
+		snprintf(cpu, sizeof(cpu), "bpf (tp_btf/sched_switch, pinned in %s, %s)",
+			 a->cfg.bpf_pin_dir,
+			 cpu_bpf_reused(a->bpf) ? "counting continued across restart" : "freshly loaded");
 	}
-	snprintf(note, len, "bpf (tp_btf/sched_switch, pinned in %s, %s)", a->cfg.bpf_pin_dir,
-		 cpu_bpf_reused(a->bpf) ? "counting continued across restart" : "freshly loaded");
-	log_info("CPU source: %s", note);
+	err = a->bpf ? disk_bpf_open(&a->disk, a->cfg.bpf_pin_dir) : -EPERM;
+	if (err) {
+		log_warn("host disk view unavailable (%s): billed disk I/O still comes from QEMU",
+			 strerror(-err));
+		snprintf(disk, sizeof(disk), "unavailable (%s)", strerror(-err));
+	} else {
+		snprintf(disk, sizeof(disk), "bpf (tp_btf/block_bio_queue by blkcg, %s)",
+			 disk_bpf_reused(a->disk) ? "counting continued across restart" : "freshly loaded");
+	}
+	snprintf(note, len, "cpu=%s\ndisk.host=%s", cpu, disk);
+	log_info("sources: CPU %s; host disk view %s", cpu, disk);
 	return 0;
 }
 
@@ -208,7 +223,7 @@ int main(int argc, char **argv)
 {
 	struct agent a = { .sig_fd = -1, .timer_fd = -1, .lock_fd = -1 };
 	const char *config_path = DEFAULT_CONFIG;
-	char err_msg[CONFIG_ERR_MAX], v2[HV_PATH_MAX], note[1024];
+	char err_msg[CONFIG_ERR_MAX], v2[HV_PATH_MAX], note[2048];
 	bool foreground = false, check_only = false;
 	struct store_opts so = { 0 };
 	int opt, err;
@@ -240,7 +255,7 @@ int main(int argc, char **argv)
 		die_line("no cgroup v2 hierarchy is mounted: cannot attribute CPU to VMs");
 		return 1;
 	}
-	if (store_lock(&a) || cpu_source_open(&a, note, sizeof(note)))
+	if (store_lock(&a) || sources_open(&a, note, sizeof(note)))
 		goto fail;
 	so.max_bytes = a.cfg.store_max_bytes;
 	so.host_id = a.cfg.host_id;
@@ -258,7 +273,11 @@ int main(int argc, char **argv)
 		die_line("%s", err_msg);
 		goto fail;
 	}
-	err = sampler_open(&a.sampler, &a.cfg, a.store, a.disc, a.bpf, note);
+	{
+		struct sampler_sources src = { .cpu = a.bpf, .disk = a.disk, .note = note };
+
+		err = sampler_open(&a.sampler, &a.cfg, a.store, a.disc, &src);
+	}
 	if (err) {
 		die_line("cannot start the sampler: %s", store_strerror(err));
 		goto fail;
@@ -300,6 +319,7 @@ out:
 	sampler_close(a.sampler);
 	discovery_close(a.disc);
 	store_close(a.store);
+	disk_bpf_close(a.disk);
 	cpu_bpf_close(a.bpf);
 	if (a.sig_fd >= 0)
 		close(a.sig_fd);

@@ -9,6 +9,9 @@
  *   lvcpu/<uuid>/RUN, lvcpuv/<uuid>/RUN   libvirt's cpu.time / Σ vcpu.N.time
  *   vcpu.alloc/<uuid>/RUN, memory.alloc/<uuid>/RUN   allocation integrals, unit·ms
  *   blk/<uuid>/RUN/<dev>/{read,write}.{bytes,requests}   QEMU block stats
+ *   dhost/<blkcg id>/{read,write}.{bytes,requests}   BPF host view per VM
+ *   dhost-root/..., dhost-unattr/...   the root blkcg and uncreditable bios:
+ *                          resource "host", labels part=unattributed
  * Keys carry the run so a domain that stops and starts between two ticks
  * keeps its old run's last interval apart from the new run.
  * If the commit fails, the in-memory baselines are reloaded from the store,
@@ -16,6 +19,7 @@
  */
 #include "daemon/agent.h"
 #include "daemon/cpu_bpf.h"
+#include "daemon/disk_bpf.h"
 #include "daemon/log.h"
 
 #include <errno.h>
@@ -30,7 +34,10 @@ struct sampler {
 	struct discovery *disc;
 	struct cpu_bpf *bpf;        /* NULL: CPU from libvirt's domain stats */
 	uint64_t bpf_epoch;
-	char cpu_note[1024];
+	struct disk_bpf *disk;      /* NULL: no host view of disk I/O */
+	uint64_t disk_epoch;
+	uint64_t root_blkcg;
+	char cpu_note[2048];
 	struct baseline_set bases;
 	int64_t last_end_ns;
 	struct frame f;
@@ -40,7 +47,7 @@ struct sampler {
 	size_t n_put, cap_put;
 	char (*del)[STORE_KEY_MAX];
 	size_t n_del, cap_del;
-	uint64_t *forget;
+	struct { uint64_t id; bool disk; } *forget;
 	size_t n_forget, cap_forget;
 };
 
@@ -69,13 +76,16 @@ static int del_add(struct sampler *s, const char *key)
 	return 0;
 }
 
-static int forget_add(struct sampler *s, uint64_t id)
+static int forget_add(struct sampler *s, uint64_t id, bool disk)
 {
 	if (grow((void **)&s->forget, &s->cap_forget, s->n_forget + 1, sizeof(*s->forget)))
 		return -ENOMEM;
-	s->forget[s->n_forget++] = id;
+	s->forget[s->n_forget].id = id;
+	s->forget[s->n_forget].disk = disk;
+	s->n_forget++;
 	return 0;
 }
+
 
 /* Binds a baseline to where its deltas go (kept in the record for orphans). */
 static void bind(struct baseline_entry *e, const char *resource, const char *metric,
@@ -102,6 +112,73 @@ static int sample_counter(struct sampler *s, const char *key, const char *resour
 	bind(e, resource, metric, labels);
 	return frame_delta_add(&s->f, resource, metric, labels,
 			       baseline_advance(e, epoch, value, now, 1));
+}
+
+static const char *const disk_fields[4] = { "read.bytes", "write.bytes", "read.requests",
+					    "write.requests" };
+
+static uint64_t disk_field(const struct disk_io *io, int k)
+{
+	const uint64_t v[4] = { io->read_bytes, io->write_bytes, io->read_reqs, io->write_reqs };
+
+	return v[k];
+}
+
+/* Bills the four host-view counters of one blkcg under @prefix. */
+static int sample_disk_io(struct sampler *s, const char *prefix, uint64_t id, const char *resource,
+			  const char *labels, const struct disk_io *io, int64_t now, bool retire)
+{
+	char key[STORE_KEY_MAX], metric[HV_METRIC_MAX];
+
+	for (int k = 0; k < 4; k++) {
+		struct baseline_entry *e;
+		int err;
+
+		snprintf(key, sizeof(key), "%s/%" PRIu64 "/%s", prefix, id, disk_fields[k]);
+		snprintf(metric, sizeof(metric), "disk.host.%s", disk_fields[k]);
+		if ((err = sample_counter(s, key, resource, metric, labels, s->disk_epoch,
+					  disk_field(io, k), now)))
+			return err;
+		if (retire) {
+			e = baseline_set_get(&s->bases, key);
+			e->b.flags |= BASELINE_RETIRED;
+			e->dirty = true;
+		}
+	}
+	return 0;
+}
+
+static int sample_disk_vm(struct sampler *s, struct vm *vm, int64_t now)
+{
+	struct disk_io io;
+	int err;
+
+	if (!s->disk || !vm->blkcg_id)
+		return 0;
+	err = disk_bpf_read(s->disk, vm->blkcg_id, &io);
+	if (err == -ENOENT)
+		memset(&io, 0, sizeof(io)); /* no bio yet */
+	else if (err)
+		return err;
+	return sample_disk_io(s, "dhost", vm->blkcg_id, vm->uuid, "", &io, now, !vm->running);
+}
+
+/* Write-back and other host I/O lands on the root blkcg: shown, not guessed. */
+static int sample_disk_host(struct sampler *s, int64_t now)
+{
+	struct disk_io io;
+	int err;
+
+	if (!s->disk)
+		return 0;
+	if (s->root_blkcg && disk_bpf_read(s->disk, s->root_blkcg, &io) == 0 &&
+	    (err = sample_disk_io(s, "dhost-root", s->root_blkcg, "host", "part=unattributed", &io,
+				  now, false)))
+		return err;
+	if (disk_bpf_unattributed(s->disk, &io) == 0 &&
+	    (err = sample_disk_io(s, "dhost-unattr", 0, "host", "part=unattributed", &io, now, false)))
+		return err;
+	return 0;
 }
 
 /* Emits a cgroup counter's delta to cpu.time, and to cpu.time.vcpu for vCPUs. */
@@ -197,6 +274,8 @@ static int sample_vm(struct sampler *s, struct vm *vm, int64_t now)
 	}
 	if (s->bpf && (err = sample_cpu_bpf(s, vm, now)))
 		return err;
+	if ((err = sample_disk_vm(s, vm, now)))
+		return err;
 	if ((err = sample_alloc_one(s, vm, "vcpu.alloc", vm->vcpus, t_end)) ||
 	    (err = sample_alloc_one(s, vm, "memory.alloc", vm->memory_kib / 1024, t_end)))
 		return err;
@@ -240,24 +319,26 @@ static int on_libvirt_stats(const struct dom_stats *st, void *arg)
 	if (!s->bpf && st->has_cpu) {
 		snprintf(key, sizeof(key), "lvcpu/%s/%" PRIx64, st->uuid, vm->run_epoch);
 		err = sample_counter(s, key, st->uuid, "cpu.time", "", vm->run_epoch, st->cpu_ns, c->now);
+	}
+	if (!s->bpf && st->has_vcpu && !err) {
 		snprintf(key, sizeof(key), "lvcpuv/%s/%" PRIx64, st->uuid, vm->run_epoch);
-		if (!err)
-			err = sample_counter(s, key, st->uuid, "cpu.time.vcpu", "", vm->run_epoch,
-					     st->vcpu_ns, c->now);
+		err = sample_counter(s, key, st->uuid, "cpu.time.vcpu", "", vm->run_epoch, st->vcpu_ns,
+				     c->now);
 	}
 	for (size_t i = 0; i < st->n_blocks && !err; i++) {
 		static const char *const names[4] = { "disk.read.bytes", "disk.read.requests",
 						      "disk.write.bytes", "disk.write.requests" };
 		const struct dom_block_stats *b = &st->blocks[i];
-		const uint64_t vals[4] = { b->rd_bytes, b->rd_reqs, b->wr_bytes, b->wr_reqs };
 
 		if (!b->dev[0])
 			continue;
 		snprintf(labels, sizeof(labels), "device=%s", b->dev);
 		for (int k = 0; k < 4 && !err; k++) {
+			if (!(b->have & (1u << k)))
+				continue; /* not reported this tick: its baseline waits */
 			snprintf(key, sizeof(key), "blk/%s/%" PRIx64 "/%s/%s", st->uuid, vm->run_epoch,
 				 b->dev, names[k] + 5);
-			err = sample_counter(s, key, st->uuid, names[k], labels, vm->run_epoch, vals[k],
+			err = sample_counter(s, key, st->uuid, names[k], labels, vm->run_epoch, b->v[k],
 					     c->now);
 		}
 	}
@@ -275,8 +356,10 @@ static bool baseline_live(struct sampler *s, const struct baseline *b)
 	struct vm **vms;
 	size_t n;
 
-	if (strncmp(b->key, "cpu/", 4) == 0)
+	if (strncmp(b->key, "cpu/", 4) == 0 || strncmp(b->key, "dhost/", 6) == 0)
 		return false;
+	if (strncmp(b->key, "dhost-", 6) == 0)
+		return true; /* the host's own counters live as long as the agent */
 	vms = discovery_vms(s->disc, &n);
 	for (size_t i = 0; i < n; i++)
 		if (vms[i]->run_epoch == b->epoch && strcmp(vms[i]->uuid, b->resource) == 0)
@@ -291,25 +374,58 @@ static bool baseline_live(struct sampler *s, const struct baseline *b)
  * retire the baseline; one tick later bill any last switch, then drop it
  * and the kernel entry.
  */
+/* The final kernel reading of an orphaned BPF baseline, if its entry is still
+ * there: 0 with *value, or -ENOENT. *id and *disk say which entry to forget. */
+static int orphan_read(struct sampler *s, const struct baseline *b, uint64_t *value, uint64_t *id,
+		       bool *disk, uint64_t *epoch)
+{
+	char field[32];
+
+	if (s->bpf && sscanf(b->key, "cpu/%" SCNu64, id) == 1) {
+		*disk = false;
+		*epoch = s->bpf_epoch;
+		return cpu_bpf_read(s->bpf, *id, value);
+	}
+	if (s->disk && sscanf(b->key, "dhost/%" SCNu64 "/%31s", id, field) == 2) {
+		struct disk_io io;
+		int err = disk_bpf_read(s->disk, *id, &io);
+
+		if (err)
+			return err;
+		*disk = true;
+		*epoch = s->disk_epoch;
+		for (int k = 0; k < 4; k++)
+			if (strcmp(field, disk_fields[k]) == 0) {
+				*value = disk_field(&io, k);
+				return 0;
+			}
+	}
+	return -ENOENT;
+}
+
 static int sample_orphans(struct sampler *s, int64_t now)
 {
 	for (size_t i = 0; i < s->bases.n; i++) {
 		struct baseline_entry *e = &s->bases.v[i];
-		uint64_t id, ns;
+		uint64_t id, value, epoch;
+		bool disk;
 		int err;
 
 		if (e->touched || baseline_live(s, &e->b))
 			continue;
-		if (s->bpf && sscanf(e->b.key, "cpu/%" SCNu64, &id) == 1 &&
-		    cpu_bpf_read(s->bpf, id, &ns) == 0) {
-			if ((err = emit_cpu(s, e, baseline_advance(e, s->bpf_epoch, ns, now, 1))))
+		if (orphan_read(s, &e->b, &value, &id, &disk, &epoch) == 0) {
+			int64_t d = baseline_advance(e, epoch, value, now, 1);
+
+			err = disk ? frame_delta_add(&s->f, e->b.resource, e->b.metric, e->b.labels, d)
+				   : emit_cpu(s, e, d);
+			if (err)
 				return err;
 			if (!(e->b.flags & BASELINE_RETIRED)) {
 				e->b.flags |= BASELINE_RETIRED; /* drop it next tick */
 				e->dirty = true;
 				continue;
 			}
-			if ((err = forget_add(s, id)))
+			if ((err = forget_add(s, id, disk)))
 				return err;
 		}
 		if ((err = del_add(s, e->b.key)))
@@ -336,7 +452,7 @@ static void status_text(struct sampler *s, char *buf, size_t len)
 	size_t n;
 
 	discovery_vms(s->disc, &n);
-	snprintf(buf, len, "cpu=%s\nlibvirt=%s %s\nvms=%zu\ninterval=%u\n",
+	snprintf(buf, len, "%s\nlibvirt=%s %s\nvms=%zu\ninterval=%u\n",
 		 s->cpu_note, discovery_connected(s->disc) ? "connected" : "disconnected",
 		 s->cfg->libvirt_uri, n, s->cfg->interval);
 }
@@ -370,7 +486,8 @@ int sampler_tick(struct sampler *s, int64_t now)
 		if (err && err != -ENOTCONN && err != -EIO)
 			goto fail;
 	}
-	if ((err = sample_orphans(s, now)) || (err = collect_puts(s)))
+	if ((err = sample_disk_host(s, now)) || (err = sample_orphans(s, now)) ||
+	    (err = collect_puts(s)))
 		goto fail;
 	del = calloc(s->n_del + 1, sizeof(*del));
 	if (!del) {
@@ -391,8 +508,12 @@ int sampler_tick(struct sampler *s, int64_t now)
 		s->bases.v[i].dirty = false;
 	for (size_t i = 0; i < s->n_del; i++)
 		baseline_set_remove(&s->bases, s->del[i]);
-	for (size_t i = 0; i < s->n_forget; i++)
-		cpu_bpf_forget(s->bpf, s->forget[i]);
+	for (size_t i = 0; i < s->n_forget; i++) {
+		if (s->forget[i].disk)
+			disk_bpf_forget(s->disk, s->forget[i].id);
+		else
+			cpu_bpf_forget(s->bpf, s->forget[i].id);
+	}
 	discovery_reap(s->disc);
 	s->last_end_ns = now;
 	if (s->full_logged) {
@@ -421,7 +542,7 @@ fail:
 }
 
 int sampler_open(struct sampler **out, const struct config *cfg, struct store *st,
-		 struct discovery *disc, struct cpu_bpf *bpf, const char *cpu_source_note)
+		 struct discovery *disc, const struct sampler_sources *src)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
 	struct store_meta m;
@@ -433,9 +554,13 @@ int sampler_open(struct sampler **out, const struct config *cfg, struct store *s
 	s->cfg = cfg;
 	s->st = st;
 	s->disc = disc;
-	s->bpf = bpf;
-	s->bpf_epoch = bpf ? cpu_bpf_epoch(bpf) : 0;
-	snprintf(s->cpu_note, sizeof(s->cpu_note), "%s", cpu_source_note);
+	s->bpf = src->cpu;
+	s->bpf_epoch = src->cpu ? cpu_bpf_epoch(src->cpu) : 0;
+	s->disk = src->disk;
+	s->disk_epoch = src->disk ? disk_bpf_epoch(src->disk) : 0;
+	if (s->disk && disk_blkcg_root_id(&s->root_blkcg))
+		s->root_blkcg = 0;
+	snprintf(s->cpu_note, sizeof(s->cpu_note), "%s", src->note);
 	frame_init(&s->f);
 	if ((err = store_meta_read(st, &m)) || (err = baseline_set_load(&s->bases, st))) {
 		sampler_close(s);
