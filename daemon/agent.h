@@ -14,6 +14,7 @@
 
 #define VM_UUID_LEN 37
 #define VM_CGROUPS_MAX 128
+#define VM_TAPS_MAX 16
 #define HV_PATH_MAX 512
 
 /* A cgroup v2 directory that belongs to a VM, and what its threads are. */
@@ -40,6 +41,11 @@ struct vm {
 	char memcg_dir[HV_PATH_MAX];   /* cgroup holding its memory accounting */
 	size_t n_cgroups;
 	struct vm_cgroup cgroups[VM_CGROUPS_MAX]; /* every one seen this run */
+	size_t n_taps;
+	struct vm_tap {
+		char name[16];         /* host-side tap device, from <target dev=...> */
+		int ifindex;           /* 0 until the link is seen */
+	} taps[VM_TAPS_MAX];
 	struct frame_resource meta;    /* attributes to announce */
 	bool announced;                /* meta equals what the store last announced */
 };
@@ -148,11 +154,13 @@ struct sampler;
 struct cpu_bpf;
 
 struct disk_bpf;
+struct netmeter;
 
 /* The kernel-side sources the sampler reads; NULL members are absent. */
 struct sampler_sources {
 	struct cpu_bpf *cpu;        /* NULL: CPU from libvirt's domain stats */
 	struct disk_bpf *disk;      /* NULL: no host view of disk I/O */
+	struct netmeter *net;       /* NULL: no network metering */
 	const char *note;           /* human summary for `hvmeter status` */
 };
 

@@ -18,6 +18,7 @@ void config_defaults(struct config *c)
 	c->interval = 10;
 	strcpy(c->store, "/var/lib/hvmeter");
 	c->store_max_bytes = 256ull << 20;
+	c->retention = 30ull * 86400;
 	c->log_level = LOG_LVL_INFO;
 	c->bpf = BPF_AUTO;
 	strcpy(c->bpf_pin_dir, "/sys/fs/bpf/hvmeter");
@@ -64,6 +65,60 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, int allow_suffix, uint6
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+static const struct {
+	char unit;
+	uint64_t secs;
+} duration_units[] = { { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 } };
+
+int parse_duration(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char num[32];
+	size_t len;
+	uint64_t mult = 1, v;
+	int err;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	len = strlen(s);
+	while (len && isspace((unsigned char)s[len - 1]))
+		len--;
+	if (!len || len >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, len);
+	num[len] = '\0';
+	if (isalpha((unsigned char)num[len - 1])) {
+		size_t i;
+
+		for (i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++)
+			if (tolower((unsigned char)num[len - 1]) == duration_units[i].unit)
+				break;
+		if (i == sizeof(duration_units) / sizeof(duration_units[0]))
+			return -EINVAL;
+		mult = duration_units[i].secs;
+		num[len - 1] = '\0';
+	}
+	/* the number itself through the one range-checked helper */
+	if ((err = parse_u64(num, 0, UINT64_MAX / mult, 0, &v)))
+		return err;
+	v *= mult;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+void duration_format(uint64_t secs, char *buf, size_t len)
+{
+	for (size_t i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++) {
+		if (secs && secs % duration_units[i].secs == 0) {
+			snprintf(buf, len, "%llu%c", (unsigned long long)(secs / duration_units[i].secs),
+				 duration_units[i].unit);
+			return;
+		}
+	}
+	snprintf(buf, len, "0s");
 }
 
 /* Parser state: inih reads through line_reader so we always know the line. */
@@ -166,7 +221,16 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		if (strcmp(key, "store") == 0)
 			return set_str(p, section, key, value, c->store, sizeof(c->store));
 		if (strcmp(key, "store_max_bytes") == 0)
-			return set_num(p, section, key, value, 1ull << 20, 1ull << 40, 1, &c->store_max_bytes);
+			return set_num(p, section, key, value, 128ull << 10, 1ull << 40, 1, &c->store_max_bytes);
+		if (strcmp(key, "retention") == 0) {
+			int err = parse_duration(value, 1, 3650ull * 86400, &c->retention);
+
+			if (err == -EINVAL)
+				return fail(p, section, key, "not a duration (N, Ns, Nm, Nh or Nd): '%s'", value);
+			if (err == -ERANGE)
+				return fail(p, section, key, "out of range [1s, 3650d]: '%s'", value);
+			return 1;
+		}
 		if (strcmp(key, "log_level") == 0) {
 			if (log_level_parse(value, &c->log_level))
 				return fail(p, section, key,
@@ -192,6 +256,14 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		if (strcmp(key, "timeout") == 0) {
 			if (set_num(p, section, key, value, 1, 600, 0, &n) > 0)
 				c->libvirt_timeout = (uint32_t)n;
+			return 1;
+		}
+	} else if (strcmp(section, "network") == 0) {
+		if (strcmp(key, "classes") == 0) {
+			/* empty means no class file: the one place an empty value is valid */
+			if (strlen(value) >= sizeof(c->net_classes))
+				return fail(p, section, key, "too long");
+			strcpy(c->net_classes, value);
 			return 1;
 		}
 	} else {
@@ -247,16 +319,21 @@ int config_load(struct config *c, const char *path, char err[CONFIG_ERR_MAX])
 void config_print(const struct config *c, FILE *out)
 {
 	static const char *const bpf_names[] = { "auto", "on", "off" };
+	char dur[32];
 
 	fprintf(out, "[agent]\n");
 	fprintf(out, "host_id = %s\n", c->host_id);
 	fprintf(out, "interval = %u\n", c->interval);
 	fprintf(out, "store = %s\n", c->store);
 	fprintf(out, "store_max_bytes = %llu\n", (unsigned long long)c->store_max_bytes);
+	duration_format(c->retention, dur, sizeof(dur));
+	fprintf(out, "retention = %s\n", dur);
 	fprintf(out, "log_level = %s\n", log_level_name(c->log_level));
 	fprintf(out, "bpf = %s\n", bpf_names[c->bpf]);
 	fprintf(out, "bpf_pin_dir = %s\n", c->bpf_pin_dir);
 	fprintf(out, "\n[libvirt]\n");
 	fprintf(out, "uri = %s\n", c->libvirt_uri);
 	fprintf(out, "timeout = %u\n", c->libvirt_timeout);
+	fprintf(out, "\n[network]\n");
+	fprintf(out, "classes = %s\n", c->net_classes);
 }

@@ -23,13 +23,16 @@ struct config {
 	char host_id[64];          /* default: the host name */
 	uint32_t interval;         /* seconds, 1..3600, default 10 */
 	char store[CONFIG_PATH_MAX];   /* default /var/lib/hvmeter */
-	uint64_t store_max_bytes;  /* default 256 MiB */
+	uint64_t store_max_bytes;  /* default 256 MiB, at least 128 KiB */
+	uint64_t retention;        /* seconds acknowledged frames are kept, default 30 d */
 	enum log_level log_level;  /* default info */
 	enum bpf_mode bpf;         /* default auto: fall back to libvirt if BPF can't load */
 	char bpf_pin_dir[CONFIG_PATH_MAX]; /* default /sys/fs/bpf/hvmeter */
 	/* [libvirt] */
 	char libvirt_uri[CONFIG_PATH_MAX]; /* default qemu:///system */
 	uint32_t libvirt_timeout;  /* seconds a libvirt call may take, default 5 */
+	/* [network] */
+	char net_classes[CONFIG_PATH_MAX]; /* class file; "" (default): all traffic is "default" */
 };
 
 /* Fills @c with every default. */
@@ -54,5 +57,15 @@ void config_print(const struct config *c, FILE *out);
  * Returns 0, -EINVAL (not a number) or -ERANGE.
  */
 int parse_u64(const char *s, uint64_t min, uint64_t max, int allow_suffix, uint64_t *out);
+
+/*
+ * Parses a duration into seconds: a number with an optional unit s, m, h or
+ * d ("3600", "90m", "12h", "30d"), checked against [min, max] seconds.
+ * Returns 0, -EINVAL (not a duration) or -ERANGE.
+ */
+int parse_duration(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Writes @secs in the largest unit that divides it ("30d", "90m", "7s") into @buf. */
+void duration_format(uint64_t secs, char *buf, size_t len);
 
 #endif

@@ -22,7 +22,7 @@ struct discovery {
 	const struct config *cfg;
 	char v2_mount[HV_PATH_MAX];
 	virConnectPtr conn;
-	int cb_lifecycle, cb_metadata;
+	int cb_lifecycle, cb_metadata, cb_dev_added, cb_dev_removed;
 	bool connected;
 	int64_t down_since_ns;   /* when the connection was lost */
 	int64_t next_retry_ns;
@@ -104,6 +104,13 @@ static int vm_refresh(struct discovery *d, virDomainPtr dom, int64_t started_ns)
 	memcpy(vm->name, tmp.name, sizeof(vm->name));
 	vm->vcpus = tmp.vcpus;
 	vm->memory_kib = tmp.memory_kib;
+	/* keep ifindexes already resolved for taps still listed */
+	for (size_t i = 0; i < tmp.n_taps; i++)
+		for (size_t k = 0; k < vm->n_taps; k++)
+			if (strcmp(tmp.taps[i].name, vm->taps[k].name) == 0)
+				tmp.taps[i].ifindex = vm->taps[k].ifindex;
+	vm->n_taps = tmp.n_taps;
+	memcpy(vm->taps, tmp.taps, sizeof(vm->taps));
 	if (memcmp(&vm->meta, &tmp.meta, sizeof(tmp.meta))) {
 		vm->meta = tmp.meta;
 		vm->announced = false;
@@ -167,6 +174,16 @@ static void on_metadata(virConnectPtr conn, virDomainPtr dom, int type, const ch
 		vm_refresh(d, dom, 0);
 }
 
+/* NIC hot-plug and unplug change the taps: read the XML again. */
+static void on_device(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
+{
+	struct discovery *d = opaque;
+	char uuid[VIR_UUID_STRING_BUFLEN];
+
+	if (virDomainGetUUIDString(dom, uuid) == 0 && vm_running(d, uuid))
+		vm_refresh(d, dom, 0);
+}
+
 static void on_close(virConnectPtr conn, int reason, void *opaque)
 {
 	struct discovery *d = opaque;
@@ -185,10 +202,14 @@ static void conn_drop(struct discovery *d)
 		virConnectDomainEventDeregisterAny(d->conn, d->cb_lifecycle);
 	if (d->cb_metadata >= 0)
 		virConnectDomainEventDeregisterAny(d->conn, d->cb_metadata);
+	if (d->cb_dev_added >= 0)
+		virConnectDomainEventDeregisterAny(d->conn, d->cb_dev_added);
+	if (d->cb_dev_removed >= 0)
+		virConnectDomainEventDeregisterAny(d->conn, d->cb_dev_removed);
 	virConnectUnregisterCloseCallback(d->conn, on_close);
 	virConnectClose(d->conn);
 	d->conn = NULL;
-	d->cb_lifecycle = d->cb_metadata = -1;
+	d->cb_lifecycle = d->cb_metadata = d->cb_dev_added = d->cb_dev_removed = -1;
 	d->connected = false;
 }
 
@@ -243,6 +264,10 @@ static int conn_open(struct discovery *d, char *err, size_t errlen)
 		VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), d, NULL);
 	d->cb_metadata = virConnectDomainEventRegisterAny(d->conn, NULL,
 		VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, VIR_DOMAIN_EVENT_CALLBACK(on_metadata), d, NULL);
+	d->cb_dev_added = virConnectDomainEventRegisterAny(d->conn, NULL,
+		VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, VIR_DOMAIN_EVENT_CALLBACK(on_device), d, NULL);
+	d->cb_dev_removed = virConnectDomainEventRegisterAny(d->conn, NULL,
+		VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_CALLBACK(on_device), d, NULL);
 	if (d->cb_lifecycle < 0) {
 		if (err)
 			snprintf(err, errlen, "cannot follow libvirt events at %s: %s",
@@ -264,7 +289,7 @@ int discovery_open(struct discovery **out, const struct config *cfg, const char 
 	if (!d)
 		return -ENOMEM;
 	d->cfg = cfg;
-	d->cb_lifecycle = d->cb_metadata = -1;
+	d->cb_lifecycle = d->cb_metadata = d->cb_dev_added = d->cb_dev_removed = -1;
 	snprintf(d->v2_mount, sizeof(d->v2_mount), "%s", v2_mount);
 	virSetErrorFunc(NULL, virt_quiet);
 	rc = conn_open(d, err, errlen);

@@ -86,6 +86,26 @@ int domain_xml_parse(const char *xml, struct vm *vm)
 	}
 	vm->memory_kib = to_kib(buf, unit);
 
+	/* host-side taps of the NICs, in XML order */
+	vm->n_taps = 0;
+	{
+		xmlXPathObjectPtr o = xmlXPathEvalExpression(
+			(const xmlChar *)"/domain/devices/interface/target/@dev", ctx);
+
+		if (o && o->nodesetval) {
+			for (int i = 0; i < o->nodesetval->nodeNr && vm->n_taps < VM_TAPS_MAX; i++) {
+				xmlChar *dev = xmlNodeGetContent(o->nodesetval->nodeTab[i]);
+
+				if (dev && strlen((const char *)dev) < sizeof(vm->taps[0].name)) {
+					snprintf(vm->taps[vm->n_taps].name, sizeof(vm->taps[0].name), "%s",
+						 (const char *)dev);
+					vm->taps[vm->n_taps++].ifindex = 0;
+				}
+				xmlFree(dev);
+			}
+		}
+		xmlXPathFreeObject(o);
+	}
 	memset(&vm->meta, 0, sizeof(vm->meta));
 	snprintf(vm->meta.resource, sizeof(vm->meta.resource), "%s", vm->uuid);
 	meta_set(vm, "domain", vm->name);

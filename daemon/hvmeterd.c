@@ -7,6 +7,8 @@
 #include "daemon/config.h"
 #include "daemon/cpu_bpf.h"
 #include "daemon/disk_bpf.h"
+#include "daemon/netclass.h"
+#include "daemon/netmeter.h"
 #include "daemon/log.h"
 #include "daemon/privilege.h"
 
@@ -38,6 +40,7 @@ struct agent {
 	struct store *store;
 	struct cpu_bpf *bpf;
 	struct disk_bpf *disk;
+	struct netmeter *net;
 	struct discovery *disc;
 	struct sampler *sampler;
 	int sig_fd, timer_fd, lock_fd;
@@ -103,6 +106,27 @@ static void on_timer(int watch, int fd, int events, void *opaque)
 	sampler_tick(a->sampler, realtime_ns());
 }
 
+static void on_links(int watch, int fd, int events, void *opaque)
+{
+	netmeter_process(opaque);
+}
+
+/* SIGHUP: traffic classes reload without losing a count; the rest of the
+ * configuration needs a restart. */
+static void reload(struct agent *a)
+{
+	char err[CONFIG_ERR_MAX];
+
+	if (!a->net) {
+		log_info("SIGHUP: no traffic classes to reload (network metering is off)");
+		return;
+	}
+	if (netmeter_reload(a->net, err, sizeof(err)))
+		log_err("SIGHUP: class file refused, previous classes stay in force: %s", err);
+	else
+		log_info("SIGHUP: traffic classes reloaded (%s)", netmeter_classes_id(a->net));
+}
+
 static void on_signal(int watch, int fd, int events, void *opaque)
 {
 	struct signalfd_siginfo si;
@@ -110,7 +134,7 @@ static void on_signal(int watch, int fd, int events, void *opaque)
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	if (si.ssi_signo == SIGHUP) {
-		log_info("SIGHUP: nothing to reload yet in this version");
+		reload(opaque);
 		return;
 	}
 	log_info("signal %u: stopping", si.ssi_signo);
@@ -192,8 +216,20 @@ static int sources_open(struct agent *a, char *note, size_t len)
 		snprintf(disk, sizeof(disk), "bpf (tp_btf/block_bio_queue by blkcg, %s)",
 			 disk_bpf_reused(a->disk) ? "counting continued across restart" : "freshly loaded");
 	}
+	if (a->bpf) {
+		char nerr[CONFIG_ERR_MAX];
+
+		err = netmeter_open(&a->net, a->cfg.bpf_pin_dir, a->cfg.net_classes, nerr, sizeof(nerr));
+		if (err == -EINVAL) { /* the class file itself is wrong: a config error */
+			die_line("%s", nerr);
+			return err;
+		}
+		if (err)
+			log_warn("network metering unavailable: %s", nerr);
+	}
 	snprintf(note, len, "cpu=%s\ndisk.host=%s", cpu, disk);
-	log_info("sources: CPU %s; host disk view %s", cpu, disk);
+	log_info("sources: CPU %s; host disk view %s; network %s", cpu, disk,
+		 a->net ? netmeter_classes_id(a->net) : "unavailable");
 	return 0;
 }
 
@@ -215,6 +251,9 @@ static int fds_open(struct agent *a)
 		return -errno;
 	if (virEventAddHandle(a->sig_fd, VIR_EVENT_HANDLE_READABLE, on_signal, a, NULL) < 0 ||
 	    virEventAddHandle(a->timer_fd, VIR_EVENT_HANDLE_READABLE, on_timer, a, NULL) < 0)
+		return -EIO;
+	if (a->net && virEventAddHandle(netmeter_fd(a->net), VIR_EVENT_HANDLE_READABLE, on_links,
+					a->net, NULL) < 0)
 		return -EIO;
 	return timer_arm(a->timer_fd, a->cfg.interval);
 }
@@ -247,6 +286,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check_only) {
+		if (a.cfg.net_classes[0]) {
+			struct netclass *nc = NULL;
+
+			if (netclass_load(a.cfg.net_classes, NULL, &nc, err_msg, sizeof(err_msg))) {
+				die_line("%s", err_msg);
+				return 1;
+			}
+			netclass_free(nc);
+		}
 		config_print(&a.cfg, stdout);
 		return 0;
 	}
@@ -274,7 +322,7 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	{
-		struct sampler_sources src = { .cpu = a.bpf, .disk = a.disk, .note = note };
+		struct sampler_sources src = { .cpu = a.bpf, .disk = a.disk, .net = a.net, .note = note };
 
 		err = sampler_open(&a.sampler, &a.cfg, a.store, a.disc, &src);
 	}
@@ -319,6 +367,7 @@ out:
 	sampler_close(a.sampler);
 	discovery_close(a.disc);
 	store_close(a.store);
+	netmeter_close(a.net);
 	disk_bpf_close(a.disk);
 	cpu_bpf_close(a.bpf);
 	if (a.sig_fd >= 0)

@@ -10,6 +10,9 @@
  *   vcpu.alloc/<uuid>/RUN, memory.alloc/<uuid>/RUN   allocation integrals, unit·ms
  *   blk/<uuid>/RUN/<dev>/{read,write}.{bytes,requests}   QEMU block stats
  *   dhost/<blkcg id>/{read,write}.{bytes,requests}   BPF host view per VM
+ *   net/<uuid>/RUN/<ifindex>/<tx|rx>/<class>/<bytes|packets>   tc counters
+ *   netpre/<uuid>/RUN/<ifindex>/<tx|rx>/<bytes|packets>   what the tap carried
+ *                          before our filter went on (class default)
  *   dhost-root/..., dhost-unattr/...   the root blkcg and uncreditable bios:
  *                          resource "host", labels part=unattributed
  * Keys carry the run so a domain that stops and starts between two ticks
@@ -20,10 +23,14 @@
 #include "daemon/agent.h"
 #include "daemon/cpu_bpf.h"
 #include "daemon/disk_bpf.h"
+#include "daemon/net_bpf.h"
+#include "daemon/netmeter.h"
 #include "daemon/log.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +43,10 @@ struct sampler {
 	uint64_t bpf_epoch;
 	struct disk_bpf *disk;      /* NULL: no host view of disk I/O */
 	uint64_t disk_epoch;
+	struct netmeter *net;       /* NULL: no network metering */
+	/* per tap, this tick: BPF totals (pre-attach included) for the status */
+	struct tap_total { int ifindex; uint64_t v[4]; } taps_seen[64];
+	size_t n_taps_seen;
 	uint64_t root_blkcg;
 	char cpu_note[2048];
 	struct baseline_set bases;
@@ -47,7 +58,7 @@ struct sampler {
 	size_t n_put, cap_put;
 	char (*del)[STORE_KEY_MAX];
 	size_t n_del, cap_del;
-	struct { uint64_t id; bool disk; } *forget;
+	struct { uint64_t id; int kind; } *forget; /* kind: FORGET_* */
 	size_t n_forget, cap_forget;
 };
 
@@ -76,19 +87,21 @@ static int del_add(struct sampler *s, const char *key)
 	return 0;
 }
 
-static int forget_add(struct sampler *s, uint64_t id, bool disk)
+enum { FORGET_CPU, FORGET_DISK, FORGET_NET };
+
+static int forget_add(struct sampler *s, uint64_t id, int kind)
 {
 	if (grow((void **)&s->forget, &s->cap_forget, s->n_forget + 1, sizeof(*s->forget)))
 		return -ENOMEM;
 	s->forget[s->n_forget].id = id;
-	s->forget[s->n_forget].disk = disk;
+	s->forget[s->n_forget].kind = kind;
 	s->n_forget++;
 	return 0;
 }
 
 
 /* Binds a baseline to where its deltas go (kept in the record for orphans). */
-static void bind(struct baseline_entry *e, const char *resource, const char *metric,
+static void baseline_bind(struct baseline_entry *e, const char *resource, const char *metric,
 		 const char *labels)
 {
 	if (strcmp(e->b.resource, resource) || strcmp(e->b.metric, metric) ||
@@ -109,7 +122,7 @@ static int sample_counter(struct sampler *s, const char *key, const char *resour
 
 	if (!e)
 		return -ENOMEM;
-	bind(e, resource, metric, labels);
+	baseline_bind(e, resource, metric, labels);
 	return frame_delta_add(&s->f, resource, metric, labels,
 			       baseline_advance(e, epoch, value, now, 1));
 }
@@ -205,7 +218,7 @@ static int sample_cpu_bpf(struct sampler *s, struct vm *vm, int64_t now)
 		e = baseline_set_get(&s->bases, key);
 		if (!e)
 			return -ENOMEM;
-		bind(e, vm->uuid, cg->role == CG_VCPU ? "cpu.time.vcpu" : "cpu.time", "");
+		baseline_bind(e, vm->uuid, cg->role == CG_VCPU ? "cpu.time.vcpu" : "cpu.time", "");
 		err = cpu_bpf_read(s->bpf, cg->id, &ns);
 		if (err && err != -ENOENT) /* ENOENT: not scheduled yet, 0 so far */
 			return err;
@@ -242,7 +255,7 @@ static int sample_alloc_one(struct sampler *s, struct vm *vm, const char *metric
 	e = baseline_set_get(&s->bases, key);
 	if (!e)
 		return -ENOMEM;
-	bind(e, vm->uuid, metric, "");
+	baseline_bind(e, vm->uuid, metric, "");
 	/* a new counter or a new run integrates from the run's start */
 	fresh = e->is_new || e->b.epoch != epoch;
 	from = fresh ? vm->started_ns : e->b.time_ns;
@@ -254,6 +267,119 @@ static int sample_alloc_one(struct sampler *s, struct vm *vm, const char *metric
 	if ((err = frame_delta_add(&s->f, vm->uuid, metric, "", delta)))
 		return err;
 	return vm->running ? 0 : del_add(s, key);
+}
+
+static struct tap_total *tap_total(struct sampler *s, int ifindex)
+{
+	for (size_t i = 0; i < s->n_taps_seen; i++)
+		if (s->taps_seen[i].ifindex == ifindex)
+			return &s->taps_seen[i];
+	if (s->n_taps_seen == sizeof(s->taps_seen) / sizeof(s->taps_seen[0]))
+		return NULL;
+	memset(&s->taps_seen[s->n_taps_seen], 0, sizeof(s->taps_seen[0]));
+	s->taps_seen[s->n_taps_seen].ifindex = ifindex;
+	return &s->taps_seen[s->n_taps_seen++];
+}
+
+/* Which VM run (still in the table, stopped or not) owns tap @ifindex. */
+static struct vm *vm_of_tap(struct sampler *s, uint32_t ifindex, const char **tap)
+{
+	struct vm **vms;
+	size_t n;
+
+	vms = discovery_vms(s->disc, &n);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < vms[i]->n_taps; k++)
+			if (vms[i]->taps[k].ifindex == (int)ifindex) {
+				*tap = vms[i]->taps[k].name;
+				return vms[i];
+			}
+	return NULL;
+}
+
+/* Tap ingress is what the VM sent (net.tx), egress what it received. */
+static int net_one(struct sampler *s, struct vm *vm, const char *tap, uint32_t ifindex, bool tx,
+		   const char *cls, const char *prefix, uint64_t bytes, uint64_t packets,
+		   uint64_t epoch, int64_t now)
+{
+	char key[STORE_KEY_MAX], labels[HV_LABELS_MAX];
+	struct tap_total *t = tap_total(s, (int)ifindex);
+	int err;
+
+	if (t) {
+		t->v[tx ? 0 : 2] += bytes;
+		t->v[tx ? 1 : 3] += packets;
+	}
+	snprintf(labels, sizeof(labels), "class=%s;device=%s", cls, tap);
+	if (strcmp(prefix, "net") == 0)
+		snprintf(key, sizeof(key), "net/%s/%" PRIx64 "/%u/%s/%s/bytes", vm->uuid, vm->run_epoch,
+			 ifindex, tx ? "tx" : "rx", cls);
+	else
+		snprintf(key, sizeof(key), "netpre/%s/%" PRIx64 "/%u/%s/bytes", vm->uuid, vm->run_epoch,
+			 ifindex, tx ? "tx" : "rx");
+	err = sample_counter(s, key, vm->uuid, tx ? "net.tx.bytes" : "net.rx.bytes", labels, epoch,
+			     bytes, now);
+	if (err)
+		return err;
+	memcpy(strrchr(key, '/') + 1, "packets", 8);
+	return sample_counter(s, key, vm->uuid, tx ? "net.tx.packets" : "net.rx.packets", labels,
+			      epoch, packets, now);
+}
+
+struct net_ctx {
+	struct sampler *s;
+	int64_t now;
+	uint64_t epoch;
+};
+
+static int on_net_counter(void *arg, uint32_t ifindex, uint8_t dir, const char *cls,
+			  uint64_t bytes, uint64_t packets)
+{
+	struct net_ctx *c = arg;
+	const char *tap;
+	struct vm *vm = vm_of_tap(c->s, ifindex, &tap);
+
+	if (!vm || !vm->run_epoch)
+		return 0; /* not a VM's tap (yet): counted, billed once claimed */
+	return net_one(c->s, vm, tap, ifindex, dir == NET_DIR_INGRESS, cls, "net", bytes, packets,
+		       c->epoch, c->now);
+}
+
+/*
+ * Every VM tap gets our filters (events may have been missed, names appear
+ * in the XML after the link), then one map walk bills every counter, and
+ * each tap's frames from before the attach are billed once as "default".
+ */
+static int sample_net(struct sampler *s, int64_t now)
+{
+	struct net_ctx c = { s, now, 0 };
+	struct vm **vms;
+	size_t n;
+	int err;
+
+	s->n_taps_seen = 0;
+	if (!s->net)
+		return 0;
+	c.epoch = netmeter_epoch(s->net);
+	netmeter_want_reset(s->net);
+	vms = discovery_vms(s->disc, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (!vms[i]->running || !vms[i]->run_epoch)
+			continue;
+		for (size_t k = 0; k < vms[i]->n_taps; k++) {
+			struct vm_tap *t = &vms[i]->taps[k];
+			struct link_stats pre;
+
+			netmeter_ensure(s->net, t->name, &t->ifindex);
+			if (t->ifindex && netmeter_pre_attach(s->net, t->ifindex, &pre) == 0 &&
+			    ((err = net_one(s, vms[i], t->name, (uint32_t)t->ifindex, true, "default",
+					    "netpre", pre.rx_bytes, pre.rx_packets, c.epoch, now)) ||
+			     (err = net_one(s, vms[i], t->name, (uint32_t)t->ifindex, false, "default",
+					    "netpre", pre.tx_bytes, pre.tx_packets, c.epoch, now))))
+				return err;
+		}
+	}
+	return netmeter_foreach(s->net, on_net_counter, &c);
 }
 
 static int sample_vm(struct sampler *s, struct vm *vm, int64_t now)
@@ -360,6 +486,19 @@ static bool baseline_live(struct sampler *s, const struct baseline *b)
 		return false;
 	if (strncmp(b->key, "dhost-", 6) == 0)
 		return true; /* the host's own counters live as long as the agent */
+	if (strncmp(b->key, "net/", 4) == 0 || strncmp(b->key, "netpre/", 7) == 0) {
+		/* keyed by run: live while that run is in the table */
+		char uuid[VM_UUID_LEN];
+		uint64_t run;
+
+		if (sscanf(strchr(b->key, '/') + 1, "%36[^/]/%" SCNx64, uuid, &run) != 2)
+			return false;
+		vms = discovery_vms(s->disc, &n);
+		for (size_t i = 0; i < n; i++)
+			if (vms[i]->run_epoch == run && strcmp(vms[i]->uuid, uuid) == 0)
+				return true;
+		return false;
+	}
 	vms = discovery_vms(s->disc, &n);
 	for (size_t i = 0; i < n; i++)
 		if (vms[i]->run_epoch == b->epoch && strcmp(vms[i]->uuid, b->resource) == 0)
@@ -377,12 +516,30 @@ static bool baseline_live(struct sampler *s, const struct baseline *b)
 /* The final kernel reading of an orphaned BPF baseline, if its entry is still
  * there: 0 with *value, or -ENOENT. *id and *disk say which entry to forget. */
 static int orphan_read(struct sampler *s, const struct baseline *b, uint64_t *value, uint64_t *id,
-		       bool *disk, uint64_t *epoch)
+		       int *kind, uint64_t *epoch)
 {
 	char field[32];
 
+	if (s->net && strncmp(b->key, "net/", 4) == 0) {
+		char uuid[VM_UUID_LEN], dir[4], cls[48];
+		uint64_t run, bytes, packets;
+		int err;
+
+		if (sscanf(b->key, "net/%36[^/]/%" SCNx64 "/%" SCNu64 "/%3[^/]/%47[^/]/%31s", uuid, &run,
+			   id, dir, cls, field) != 6)
+			return -ENOENT;
+		err = netmeter_read(s->net, (uint32_t)*id,
+				    strcmp(dir, "tx") == 0 ? NET_DIR_INGRESS : NET_DIR_EGRESS, cls,
+				    &bytes, &packets);
+		if (err)
+			return err;
+		*kind = FORGET_NET;
+		*epoch = netmeter_epoch(s->net);
+		*value = strcmp(field, "bytes") == 0 ? bytes : packets;
+		return 0;
+	}
 	if (s->bpf && sscanf(b->key, "cpu/%" SCNu64, id) == 1) {
-		*disk = false;
+		*kind = FORGET_CPU;
 		*epoch = s->bpf_epoch;
 		return cpu_bpf_read(s->bpf, *id, value);
 	}
@@ -392,7 +549,7 @@ static int orphan_read(struct sampler *s, const struct baseline *b, uint64_t *va
 
 		if (err)
 			return err;
-		*disk = true;
+		*kind = FORGET_DISK;
 		*epoch = s->disk_epoch;
 		for (int k = 0; k < 4; k++)
 			if (strcmp(field, disk_fields[k]) == 0) {
@@ -408,16 +565,17 @@ static int sample_orphans(struct sampler *s, int64_t now)
 	for (size_t i = 0; i < s->bases.n; i++) {
 		struct baseline_entry *e = &s->bases.v[i];
 		uint64_t id, value, epoch;
-		bool disk;
+		int kind;
 		int err;
 
 		if (e->touched || baseline_live(s, &e->b))
 			continue;
-		if (orphan_read(s, &e->b, &value, &id, &disk, &epoch) == 0) {
+		if (orphan_read(s, &e->b, &value, &id, &kind, &epoch) == 0) {
 			int64_t d = baseline_advance(e, epoch, value, now, 1);
 
-			err = disk ? frame_delta_add(&s->f, e->b.resource, e->b.metric, e->b.labels, d)
-				   : emit_cpu(s, e, d);
+			err = kind != FORGET_CPU
+				      ? frame_delta_add(&s->f, e->b.resource, e->b.metric, e->b.labels, d)
+				      : emit_cpu(s, e, d);
 			if (err)
 				return err;
 			if (!(e->b.flags & BASELINE_RETIRED)) {
@@ -425,7 +583,7 @@ static int sample_orphans(struct sampler *s, int64_t now)
 				e->dirty = true;
 				continue;
 			}
-			if ((err = forget_add(s, id, disk)))
+			if ((err = forget_add(s, id, kind)))
 				return err;
 		}
 		if ((err = del_add(s, e->b.key)))
@@ -447,14 +605,49 @@ static int collect_puts(struct sampler *s)
 	return 0;
 }
 
+/* Appends to a status text; a text that no longer fits is cut, not overrun. */
+static void appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (*off >= len - 1)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(buf + *off, len - *off, fmt, ap);
+	va_end(ap);
+	*off = w < 0 ? *off : (size_t)w >= len - *off ? len - 1 : *off + (size_t)w;
+}
+
+/* Sources, then per tap the BPF totals beside the kernel's link counters. */
 static void status_text(struct sampler *s, char *buf, size_t len)
 {
-	size_t n;
+	size_t n, off = 0;
 
+	buf[0] = '\0';
 	discovery_vms(s->disc, &n);
-	snprintf(buf, len, "%s\nlibvirt=%s %s\nvms=%zu\ninterval=%u\n",
-		 s->cpu_note, discovery_connected(s->disc) ? "connected" : "disconnected",
-		 s->cfg->libvirt_uri, n, s->cfg->interval);
+	appendf(buf, len, &off, "%s\nnet=%s\nlibvirt=%s %s\nvms=%zu\ninterval=%u\n", s->cpu_note,
+		s->net ? "bpf (tc clsact on taps)" : "unavailable",
+		discovery_connected(s->disc) ? "connected" : "disconnected", s->cfg->libvirt_uri, n,
+		s->cfg->interval);
+	if (s->net)
+		appendf(buf, len, &off, "netclass=%s\n", netmeter_classes_id(s->net));
+	for (size_t i = 0; s->net && i < s->n_taps_seen; i++) {
+		const struct tap_total *t = &s->taps_seen[i];
+		struct link_stats k = { 0 };
+		char name[IF_NAMESIZE] = "?";
+
+		if_indextoname((unsigned)t->ifindex, name);
+		netmeter_link_stats(s->net, t->ifindex, &k);
+		/* the tap receives what the VM sends */
+		appendf(buf, len, &off,
+			"tap %s: bpf tx %" PRIu64 " B %" PRIu64 " p, rx %" PRIu64 " B %" PRIu64
+			" p | kernel tx %" PRIu64 " B %" PRIu64 " p, rx %" PRIu64 " B %" PRIu64 " p\n",
+			name, t->v[0], t->v[1], t->v[2], t->v[3], k.rx_bytes, k.rx_packets, k.tx_bytes,
+			k.tx_packets);
+	}
 }
 
 int sampler_tick(struct sampler *s, int64_t now)
@@ -469,6 +662,9 @@ int sampler_tick(struct sampler *s, int64_t now)
 	frame_reset(&s->f);
 	s->f.start_ns = s->last_end_ns;
 	s->f.end_ns = now;
+	/* which traffic classes were in force travels with every frame */
+	snprintf(s->f.policy, sizeof(s->f.policy), "netclass=%s",
+		 s->net ? netmeter_classes_id(s->net) : "none");
 	s->n_del = s->n_forget = 0;
 	for (size_t i = 0; i < s->bases.n; i++)
 		s->bases.v[i].touched = false;
@@ -486,7 +682,8 @@ int sampler_tick(struct sampler *s, int64_t now)
 		if (err && err != -ENOTCONN && err != -EIO)
 			goto fail;
 	}
-	if ((err = sample_disk_host(s, now)) || (err = sample_orphans(s, now)) ||
+	if ((err = sample_net(s, now)) || (err = sample_disk_host(s, now)) ||
+	    (err = sample_orphans(s, now)) ||
 	    (err = collect_puts(s)))
 		goto fail;
 	del = calloc(s->n_del + 1, sizeof(*del));
@@ -509,8 +706,10 @@ int sampler_tick(struct sampler *s, int64_t now)
 	for (size_t i = 0; i < s->n_del; i++)
 		baseline_set_remove(&s->bases, s->del[i]);
 	for (size_t i = 0; i < s->n_forget; i++) {
-		if (s->forget[i].disk)
+		if (s->forget[i].kind == FORGET_DISK)
 			disk_bpf_forget(s->disk, s->forget[i].id);
+		else if (s->forget[i].kind == FORGET_NET)
+			netmeter_forget(s->net, s->forget[i].id);
 		else
 			cpu_bpf_forget(s->bpf, s->forget[i].id);
 	}
@@ -557,6 +756,7 @@ int sampler_open(struct sampler **out, const struct config *cfg, struct store *s
 	s->bpf = src->cpu;
 	s->bpf_epoch = src->cpu ? cpu_bpf_epoch(src->cpu) : 0;
 	s->disk = src->disk;
+	s->net = src->net;
 	s->disk_epoch = src->disk ? disk_bpf_epoch(src->disk) : 0;
 	if (s->disk && disk_blkcg_root_id(&s->root_blkcg))
 		s->root_blkcg = 0;

@@ -11,7 +11,7 @@ PKGS=(
   # run and test: libvirtd + qemu, BMC simulator, guest kernel and initramfs
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
   freeipmi-tools openipmi libopenipmi-dev linux-image-amd64 busybox-static
-  cpio xz-utils iproute2 procps valgrind
+  cpio xz-utils iproute2 iputils-ping procps valgrind
 )
 
 missing=()

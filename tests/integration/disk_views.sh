@@ -35,7 +35,7 @@ run_guests() { # NAME:CACHE:WMIB:RMIB ...
 	local g name cache w r
 	for g in "$@"; do
 		IFS=: read -r name cache w r <<<"$g"
-		lv_guest_start "$name" cache="$cache" sleep=10 disk="write:$w,read:$r" >"$HV_TMP/$name.uuid" || return 1
+		lv_guest_start "$name" cache="$cache" sleep=15 disk="write:$w,read:$r" >"$HV_TMP/$name.uuid" || return 1
 	done
 	for g in "$@"; do lv_guest_wait "${g%%:*}" "HV: READY" 180 >/dev/null || return 1; done
 	# The window opens once the agent has read each guest's block counters
@@ -48,8 +48,11 @@ run_guests() { # NAME:CACHE:WMIB:RMIB ...
 			sleep 0.5
 		done
 	done
+	# Frames end on multiples of the interval (2 s): the frame in progress now
+	# started at the last boundary, and the guests are still paused, so the
+	# window opens at that boundary, before the readings below.
+	W0=$(( $(date +%s) / 2 * 2 ))
 	for g in "$@"; do blk "${g%%:*}" >"$HV_TMP/${g%%:*}.s0"; done
-	W0=$(( $(date +%s) + 1 ))
 	for g in "$@"; do lv_guest_wait "${g%%:*}" "HV: DISK END" 240 >/dev/null || return 1; done
 	for g in "$@"; do
 		grep -q "HV: DISK FAIL" "$(lv_guest_console "${g%%:*}")" && { echo "guest ${g%%:*} disk workload failed"; return 1; }

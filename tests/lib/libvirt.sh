@@ -230,9 +230,9 @@ lv_guest_start() {
 	if [ -n "$bridge" ] && [ ! -d "/sys/class/net/$bridge/bridge" ]; then
 		_lv_err "lv_guest_start: no bridge $bridge"; return 1
 	fi
-	if [ ! -s "$LV_GUEST/vmlinux" ] || [ ! -s "$LV_GUEST/initramfs.cpio.gz" ]; then
-		lv_guest_build || return 1
-	fi
+	# build.sh is a no-op when its inputs are unchanged: run it every time so
+	# a changed tests/guest/init never boots a stale image
+	lv_guest_build || return 1
 
 	# QEMU (user libvirt-qemu) opens the disk by path: let it search the dir.
 	chmod o+x "$dir" || return 1

@@ -33,6 +33,42 @@ static void test_errors_name_line_and_key(void **state)
 	expect_error("[agent]\nhost_id = a/b\n", "host_id: may hold only");
 	expect_error("[agent]\nstore_max_bytes = 12Q\n", "store_max_bytes: not a number");
 	expect_error("[libvirt]\ntimeout = 0\n", "t.conf:2: [libvirt] timeout: out of range");
+	expect_error("[agent]\nretention = 30y\n", "t.conf:2: [agent] retention: not a duration");
+	expect_error("[agent]\nretention = d\n", "retention: not a duration");
+	expect_error("[agent]\nretention = -1d\n", "retention: not a duration");
+	expect_error("[agent]\nretention = 0\n", "retention: out of range [1s, 3650d]");
+	expect_error("[agent]\nretention = 3651d\n", "retention: out of range");
+	expect_error("[agent]\nretention = 99999999999999999999d\n", "retention: out of range");
+	expect_error("[agent]\nstore_max_bytes = 64K\n", "store_max_bytes: out of range [131072,");
+}
+
+/* Durations: seconds by default, units s m h d, printed back in the largest exact unit. */
+static void test_retention(void **state)
+{
+	static const struct {
+		const char *in;
+		uint64_t secs;
+		const char *out;
+	} cases[] = {
+		{ "30d", 2592000, "30d" }, { "12h", 43200, "12h" }, { "3600", 3600, "1h" },
+		{ "90m", 5400, "90m" },    { "7s", 7, "7s" },        { " 2D ", 172800, "2d" },
+		{ "86401", 86401, "86401s" },
+	};
+	struct config c;
+	char err[CONFIG_ERR_MAX], text[64], buf[32];
+
+	config_defaults(&c);
+	assert_int_equal(c.retention, 30 * 86400);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "[agent]\nretention = %s\n", cases[i].in);
+		if (config_parse_string(&c, "t", text, err))
+			fail_msg("%s: %s", cases[i].in, err);
+		assert_int_equal(c.retention, cases[i].secs);
+		duration_format(c.retention, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].out);
+	}
+	assert_int_equal(config_parse_string(&c, "t", "[agent]\nstore_max_bytes = 128K\n", err), 0);
+	assert_int_equal(c.store_max_bytes, 128 << 10);
 }
 
 static void test_values(void **state)
@@ -88,6 +124,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_errors_name_line_and_key),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_sample_is_the_defaults),
 	};
