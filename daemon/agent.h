@@ -155,12 +155,14 @@ struct cpu_bpf;
 
 struct disk_bpf;
 struct netmeter;
+struct energy_meter;
 
 /* The kernel-side sources the sampler reads; NULL members are absent. */
 struct sampler_sources {
 	struct cpu_bpf *cpu;        /* NULL: CPU from libvirt's domain stats */
 	struct disk_bpf *disk;      /* NULL: no host view of disk I/O */
 	struct netmeter *net;       /* NULL: no network metering */
+	struct energy_meter *energy; /* NULL: no BMC, no energy */
 	const char *note;           /* human summary for `hvmeter status` */
 };
 

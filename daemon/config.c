@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include <ini.h>
+
+#include "ipmi/bmc.h"
 
 void config_defaults(struct config *c)
 {
@@ -23,6 +26,13 @@ void config_defaults(struct config *c)
 	c->bpf = BPF_AUTO;
 	strcpy(c->bpf_pin_dir, "/sys/fs/bpf/hvmeter");
 	strcpy(c->libvirt_uri, "qemu:///system");
+	strcpy(c->bmc_driver, "none");
+	c->bmc_port = 623;
+	c->bmc_cipher_suite = 3;
+	strcpy(c->bmc_privilege, "user");
+	c->bmc_timeout_ms = 2000;
+	c->bmc_poll_ms = 1000;
+	strcpy(c->bmc_maps_dir, "/usr/share/hvmeter/firmware-configs");
 	c->libvirt_timeout = 5;
 }
 
@@ -186,6 +196,16 @@ static int set_str(struct parse_ctx *p, const char *section, const char *key, co
 	return 1;
 }
 
+/* For keys whose empty value means "not set". */
+static int set_opt_str(struct parse_ctx *p, const char *section, const char *key,
+		       const char *value, char *dst, size_t cap)
+{
+	if (strlen(value) >= cap)
+		return fail(p, section, key, "too long: '%.64s...'", value);
+	strcpy(dst, value);
+	return 1;
+}
+
 static int set_num(struct parse_ctx *p, const char *section, const char *key, const char *value,
 		   uint64_t min, uint64_t max, int suffix, uint64_t *dst)
 {
@@ -257,6 +277,66 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			if (set_num(p, section, key, value, 1, 600, 0, &n) > 0)
 				c->libvirt_timeout = (uint32_t)n;
 			return 1;
+		}
+	} else if (strcmp(section, "bmc") == 0) {
+		if (strcmp(key, "driver") == 0) {
+			enum bmc_driver d;
+
+			if (strcmp(value, "none") && bmc_driver_parse(value, &d))
+				return fail(p, section, key, "must be none, inband, lan20 or lan15: '%s'", value);
+			return set_str(p, section, key, value, c->bmc_driver, sizeof(c->bmc_driver));
+		}
+		if (strcmp(key, "host") == 0)
+			return set_opt_str(p, section, key, value, c->bmc_host, sizeof(c->bmc_host));
+		if (strcmp(key, "user") == 0)
+			return set_opt_str(p, section, key, value, c->bmc_user, sizeof(c->bmc_user));
+		if (strcmp(key, "password") == 0)
+			return set_opt_str(p, section, key, value, c->bmc_password, sizeof(c->bmc_password));
+		if (strcmp(key, "password_file") == 0)
+			return set_opt_str(p, section, key, value, c->bmc_password_file,
+					   sizeof(c->bmc_password_file));
+		if (strcmp(key, "privilege") == 0) {
+			enum bmc_privilege pr;
+
+			if (bmc_privilege_parse(value, &pr))
+				return fail(p, section, key, "must be user, operator or admin: '%s'", value);
+			return set_str(p, section, key, value, c->bmc_privilege, sizeof(c->bmc_privilege));
+		}
+		if (strcmp(key, "workarounds") == 0) {
+			struct bmc_workarounds w;
+			char why[160];
+
+			if (value[0] && bmc_workarounds_parse(value, &w, why, sizeof(why)))
+				return fail(p, section, key, "%s", why);
+			if (strlen(value) >= sizeof(c->bmc_workarounds))
+				return fail(p, section, key, "too long");
+			strcpy(c->bmc_workarounds, value);
+			return 1;
+		}
+		if (strcmp(key, "map") == 0) {
+			if (strlen(value) >= sizeof(c->bmc_map))
+				return fail(p, section, key, "too long");
+			strcpy(c->bmc_map, strcmp(value, "auto") ? value : "");
+			return 1;
+		}
+		if (strcmp(key, "maps_dir") == 0)
+			return set_str(p, section, key, value, c->bmc_maps_dir, sizeof(c->bmc_maps_dir));
+		{
+			static const struct { const char *key; uint64_t min, max; size_t off; } nums[] = {
+				{ "port", 1, 65535, offsetof(struct config, bmc_port) },
+				{ "cipher_suite", 0, 17, offsetof(struct config, bmc_cipher_suite) },
+				{ "timeout_ms", 100, 60000, offsetof(struct config, bmc_timeout_ms) },
+				{ "poll_ms", 100, 60000, offsetof(struct config, bmc_poll_ms) },
+				{ "idle_watts", 0, 100000, offsetof(struct config, idle_watts) },
+			};
+
+			for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+				if (strcmp(key, nums[i].key))
+					continue;
+				if (set_num(p, section, key, value, nums[i].min, nums[i].max, 0, &n) > 0)
+					*(uint32_t *)((char *)c + nums[i].off) = (uint32_t)n;
+				return 1;
+			}
 		}
 	} else if (strcmp(section, "network") == 0) {
 		if (strcmp(key, "classes") == 0) {
@@ -334,6 +414,21 @@ void config_print(const struct config *c, FILE *out)
 	fprintf(out, "\n[libvirt]\n");
 	fprintf(out, "uri = %s\n", c->libvirt_uri);
 	fprintf(out, "timeout = %u\n", c->libvirt_timeout);
+	fprintf(out, "\n[bmc]\n");
+	fprintf(out, "driver = %s\n", c->bmc_driver);
+	fprintf(out, "host = %s\n", c->bmc_host);
+	fprintf(out, "port = %u\n", c->bmc_port);
+	fprintf(out, "user = %s\n", c->bmc_user);
+	fprintf(out, "password = %s\n", c->bmc_password[0] ? "(set, not shown)" : "");
+	fprintf(out, "password_file = %s\n", c->bmc_password_file);
+	fprintf(out, "cipher_suite = %u\n", c->bmc_cipher_suite);
+	fprintf(out, "privilege = %s\n", c->bmc_privilege);
+	fprintf(out, "workarounds = %s\n", c->bmc_workarounds);
+	fprintf(out, "timeout_ms = %u\n", c->bmc_timeout_ms);
+	fprintf(out, "poll_ms = %u\n", c->bmc_poll_ms);
+	fprintf(out, "map = %s\n", c->bmc_map[0] ? c->bmc_map : "auto");
+	fprintf(out, "maps_dir = %s\n", c->bmc_maps_dir);
+	fprintf(out, "idle_watts = %u\n", c->idle_watts);
 	fprintf(out, "\n[network]\n");
 	fprintf(out, "classes = %s\n", c->net_classes);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "daemon/log.h"
+#include "ipmi/bmc.h"
 
 #define CONFIG_PATH_MAX 512
 #define CONFIG_ERR_MAX 600
@@ -31,6 +32,21 @@ struct config {
 	/* [libvirt] */
 	char libvirt_uri[CONFIG_PATH_MAX]; /* default qemu:///system */
 	uint32_t libvirt_timeout;  /* seconds a libvirt call may take, default 5 */
+	/* [bmc] — host power; driver "none" (default) meters no energy */
+	char bmc_driver[16];       /* none, inband, lan20, lan15 */
+	char bmc_host[256];
+	uint32_t bmc_port;         /* 623 */
+	char bmc_user[BMC_USER_MAX + 1];
+	char bmc_password[BMC_PASSWORD_MAX + 1]; /* or bmc_password_file, which is better */
+	char bmc_password_file[CONFIG_PATH_MAX];
+	uint32_t bmc_cipher_suite; /* 3 */
+	char bmc_privilege[16];    /* user */
+	char bmc_workarounds[128]; /* FreeIPMI -W names, "a,b" */
+	uint32_t bmc_timeout_ms;   /* 2000 */
+	uint32_t bmc_poll_ms;      /* 1000 */
+	char bmc_map[64];          /* sensor map name, "" = by the BMC's manufacturer id */
+	char bmc_maps_dir[CONFIG_PATH_MAX]; /* /usr/share/hvmeter/firmware-configs */
+	uint32_t idle_watts;       /* host idle power for apportioning, 0 */
 	/* [network] */
 	char net_classes[CONFIG_PATH_MAX]; /* class file; "" (default): all traffic is "default" */
 };

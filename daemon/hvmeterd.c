@@ -9,6 +9,7 @@
 #include "daemon/disk_bpf.h"
 #include "daemon/netclass.h"
 #include "daemon/netmeter.h"
+#include "daemon/energy_meter.h"
 #include "daemon/log.h"
 #include "daemon/privilege.h"
 
@@ -41,6 +42,7 @@ struct agent {
 	struct cpu_bpf *bpf;
 	struct disk_bpf *disk;
 	struct netmeter *net;
+	struct energy_meter *energy;
 	struct discovery *disc;
 	struct sampler *sampler;
 	int sig_fd, timer_fd, lock_fd;
@@ -316,13 +318,18 @@ int main(int argc, char **argv)
 		die_line("cannot start libvirt's event loop");
 		goto fail;
 	}
+	/* the BMC is read in its own thread: without it, metering goes on */
+	err = energy_meter_open(&a.energy, &a.cfg, a.cfg.store, err_msg, sizeof(err_msg));
+	if (err)
+		log_err("%s", err_msg);
 	err = discovery_open(&a.disc, &a.cfg, v2, err_msg, sizeof(err_msg));
 	if (err) {
 		die_line("%s", err_msg);
 		goto fail;
 	}
 	{
-		struct sampler_sources src = { .cpu = a.bpf, .disk = a.disk, .net = a.net, .note = note };
+		struct sampler_sources src = { .cpu = a.bpf, .disk = a.disk, .net = a.net,
+					       .energy = a.energy, .note = note };
 
 		err = sampler_open(&a.sampler, &a.cfg, a.store, a.disc, &src);
 	}
@@ -367,6 +374,7 @@ out:
 	sampler_close(a.sampler);
 	discovery_close(a.disc);
 	store_close(a.store);
+	energy_meter_close(a.energy);
 	netmeter_close(a.net);
 	disk_bpf_close(a.disk);
 	cpu_bpf_close(a.bpf);

@@ -25,6 +25,8 @@
 #include "daemon/disk_bpf.h"
 #include "daemon/net_bpf.h"
 #include "daemon/netmeter.h"
+#include "daemon/energy_meter.h"
+#include "ipmi/energy.h"
 #include "daemon/log.h"
 
 #include <errno.h>
@@ -44,6 +46,7 @@ struct sampler {
 	struct disk_bpf *disk;      /* NULL: no host view of disk I/O */
 	uint64_t disk_epoch;
 	struct netmeter *net;       /* NULL: no network metering */
+	struct energy_meter *energy; /* NULL: no energy */
 	/* per tap, this tick: BPF totals (pre-attach included) for the status */
 	struct tap_total { int ifindex; uint64_t v[4]; } taps_seen[64];
 	size_t n_taps_seen;
@@ -382,6 +385,61 @@ static int sample_net(struct sampler *s, int64_t now)
 	return netmeter_foreach(s->net, on_net_counter, &c);
 }
 
+/*
+ * The interval's host energy (integrated BMC power, kept pending until a
+ * frame with it commits) is shared out per ENERGY_POLICY: VM energy plus
+ * the host remainder equals the host energy exactly. The shares use this
+ * frame's cpu.time deltas, which cover the same span as the pending energy.
+ */
+static int sample_energy(struct sampler *s)
+{
+	struct energy_take t;
+	struct energy_split sp;
+	struct energy_vm *ev = NULL;
+	struct vm **vms;
+	size_t n;
+	int err = 0;
+
+	if (!s->energy)
+		return 0;
+	energy_meter_take(s->energy, &t);
+	vms = discovery_vms(s->disc, &n);
+	ev = calloc(n ? n : 1, sizeof(*ev));
+	if (!ev)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct frame_delta *d = frame_delta_find(&s->f, vms[i]->uuid, "cpu.time", "");
+
+		ev[i].cpu_ns = d && d->value > 0 ? (uint64_t)d->value : 0;
+		ev[i].vcpus = vms[i]->running ? vms[i]->vcpus : 0;
+	}
+	memset(&sp, 0, sizeof(sp));
+	sp.host_mj = t.host_mj;
+	sp.covered_ns = t.covered_ns;
+	sp.idle_mw = t.idle_mw;
+	sp.host_cpu_ns = t.host_busy_ns;
+	sp.host_cpus = t.host_cpus;
+	if (t.host_mj > 0 && energy_apportion(&sp, ev, n) == 0) {
+		for (size_t i = 0; i < n && !err; i++)
+			err = frame_delta_add(&s->f, vms[i]->uuid, "energy", "", ev[i].energy_mj);
+		if (!err)
+			err = frame_delta_add(&s->f, "host", "energy", "part=remainder", sp.remainder_mj);
+	} else if (t.host_mj > 0) {
+		/* cannot share it out: all of it stays with the host, none is lost */
+		err = frame_delta_add(&s->f, "host", "energy", "part=remainder", t.host_mj);
+	}
+	if (!err && t.host_mj)
+		err = frame_delta_add(&s->f, "host", "energy", "", t.host_mj);
+	if (!err && t.mean_mw >= 0)
+		err = frame_delta_add(&s->f, "host", "power", "", t.mean_mw);
+	if (!err && t.gap_ms > 0) /* a gap is a gap, never 0 W */
+		err = frame_delta_add(&s->f, "host", "power.gap", "", t.gap_ms);
+	if (!err && t.inlet_dc != INT64_MIN)
+		err = frame_delta_add(&s->f, "host", "temperature.inlet", "", t.inlet_dc);
+	free(ev);
+	return err;
+}
+
 static int sample_vm(struct sampler *s, struct vm *vm, int64_t now)
 {
 	int64_t t_end = vm->running ? now : vm->stopped_ns;
@@ -634,6 +692,14 @@ static void status_text(struct sampler *s, char *buf, size_t len)
 		s->cfg->interval);
 	if (s->net)
 		appendf(buf, len, &off, "netclass=%s\n", netmeter_classes_id(s->net));
+	if (s->energy) {
+		char line[1024];
+
+		energy_meter_status(s->energy, line, sizeof(line));
+		appendf(buf, len, &off, "%s\npolicy=%s\n", line, ENERGY_POLICY);
+	} else {
+		appendf(buf, len, &off, "bmc=none (no energy metering)\n");
+	}
 	for (size_t i = 0; s->net && i < s->n_taps_seen; i++) {
 		const struct tap_total *t = &s->taps_seen[i];
 		struct link_stats k = { 0 };
@@ -663,8 +729,8 @@ int sampler_tick(struct sampler *s, int64_t now)
 	s->f.start_ns = s->last_end_ns;
 	s->f.end_ns = now;
 	/* which traffic classes were in force travels with every frame */
-	snprintf(s->f.policy, sizeof(s->f.policy), "netclass=%s",
-		 s->net ? netmeter_classes_id(s->net) : "none");
+	snprintf(s->f.policy, sizeof(s->f.policy), "netclass=%s;energy=%s",
+		 s->net ? netmeter_classes_id(s->net) : "none", s->energy ? ENERGY_POLICY : "none");
 	s->n_del = s->n_forget = 0;
 	for (size_t i = 0; i < s->bases.n; i++)
 		s->bases.v[i].touched = false;
@@ -682,7 +748,7 @@ int sampler_tick(struct sampler *s, int64_t now)
 		if (err && err != -ENOTCONN && err != -EIO)
 			goto fail;
 	}
-	if ((err = sample_net(s, now)) || (err = sample_disk_host(s, now)) ||
+	if ((err = sample_energy(s)) || (err = sample_net(s, now)) || (err = sample_disk_host(s, now)) ||
 	    (err = sample_orphans(s, now)) ||
 	    (err = collect_puts(s)))
 		goto fail;
@@ -714,6 +780,8 @@ int sampler_tick(struct sampler *s, int64_t now)
 			cpu_bpf_forget(s->bpf, s->forget[i].id);
 	}
 	discovery_reap(s->disc);
+	if (s->energy)
+		energy_meter_committed(s->energy);
 	s->last_end_ns = now;
 	if (s->full_logged) {
 		log_info("store writable again; frames resume from seq %" PRIu64, s->f.seq);
@@ -757,6 +825,7 @@ int sampler_open(struct sampler **out, const struct config *cfg, struct store *s
 	s->bpf_epoch = src->cpu ? cpu_bpf_epoch(src->cpu) : 0;
 	s->disk = src->disk;
 	s->net = src->net;
+	s->energy = src->energy;
 	s->disk_epoch = src->disk ? disk_bpf_epoch(src->disk) : 0;
 	if (s->disk && disk_blkcg_root_id(&s->root_blkcg))
 		s->root_blkcg = 0;

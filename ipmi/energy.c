@@ -189,3 +189,23 @@ cleanup:
 	free(tmp);
 	return rc;
 }
+
+int64_t energy_hold_until(struct energy_integrator *it, int64_t t_ns, int64_t max_hold_ns,
+			  int64_t *covered_ns)
+{
+	int64_t dt;
+	__int128 e2;
+
+	*covered_ns = 0;
+	if (!it->have_prev || it->prev_gap || t_ns <= it->prev_t_ns)
+		return 0;
+	dt = t_ns - it->prev_t_ns;
+	if (dt > max_hold_ns || dt > it->max_dt_ns)
+		return 0; /* longer than a reader's lag: the gap logic decides */
+	/* the last reading held up to t: a rectangle, i.e. a trapezoid (p, p) */
+	e2 = (__int128)2 * it->prev_mw * dt + it->frac;
+	it->frac = (int64_t)(e2 % HALF_MWNS_PER_MJ);
+	it->prev_t_ns = t_ns;
+	*covered_ns = dt;
+	return (int64_t)(e2 / HALF_MWNS_PER_MJ);
+}

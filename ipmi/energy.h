@@ -67,6 +67,18 @@ struct energy_integrator {
 /* Initialises @it; samples further apart than @max_dt_ns are a gap. */
 void energy_integrator_init(struct energy_integrator *it, int64_t max_dt_ns);
 
+/*
+ * Carries the last reading forward to @t_ns (a frame boundary): returns the
+ * energy (mJ) of [last reading, t_ns) at the last reading's power, sets
+ * *covered_ns, and moves the integration point to t_ns, so the next
+ * trapezoid starts there. Frames then end exactly where their energy ends;
+ * the hold and the true trapezoid differ only by the power change within
+ * one poll interval. Nothing after a gap, or older than @max_hold_ns (a
+ * normal reader lag, e.g. two polls) or max_dt_ns, is held.
+ */
+int64_t energy_hold_until(struct energy_integrator *it, int64_t t_ns, int64_t max_hold_ns,
+			  int64_t *covered_ns);
+
 #define ENERGY_MAX_GAPS 8
 
 struct energy_gap {

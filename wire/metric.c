@@ -30,6 +30,7 @@ static const struct metric_def metrics[] = {
 	{ "net.rx.packets", "packets", METRIC_COUNTER, 0, "packets received by the VM" },
 	{ "energy", "J", METRIC_COUNTER, 3, "energy, integrated from BMC power" },
 	{ "power", "W", METRIC_GAUGE_MEAN, 3, "host power, mean over the frame" },
+	{ "power.gap", "s", METRIC_COUNTER, 3, "time without a power reading (BMC away): not 0 W" },
 	{ "temperature.inlet", "C", METRIC_GAUGE_MAX, 1, "inlet temperature, max over the frame" },
 };
 

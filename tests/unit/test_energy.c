@@ -518,9 +518,36 @@ static void test_rapl_absent(void **state)
 	rapl_close(NULL);
 }
 
+/* Holding the last reading to a frame boundary, then going on, integrates
+ * a constant power exactly and never counts a span twice. */
+static void test_hold_until(void **state)
+{
+	struct energy_integrator it;
+	struct energy_result r;
+	struct power_sample s[3] = { { .t_ns = 0, .mw = 250000 }, { .t_ns = 1000000000, .mw = 250000 },
+				     { .t_ns = 3000000000, .mw = 250000 } };
+	int64_t covered, mj;
+
+	(void)state;
+	energy_integrator_init(&it, 5000000000);
+	assert_int_equal(energy_integrate(&it, s, 2, &r), 0);
+	assert_int_equal(r.energy_mj, 250000);
+	assert_int_equal(energy_hold_until(&it, 1500000000, 100000000, &covered), 0); /* past max hold */
+	mj = energy_hold_until(&it, 1500000000, 1000000000, &covered);
+	assert_int_equal(mj, 125000);
+	assert_int_equal(covered, 500000000);
+	assert_int_equal(energy_integrate(&it, &s[2], 1, &r), 0);
+	assert_int_equal(r.energy_mj, 375000); /* 1.5 s more, not 2 s */
+	/* after a gap nothing is held */
+	it.prev_gap = true;
+	assert_int_equal(energy_hold_until(&it, 4000000000, 5000000000, &covered), 0);
+	assert_int_equal(covered, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hold_until),
 		cmocka_unit_test(test_constant_power),
 		cmocka_unit_test(test_linear_ramp_is_exact),
 		cmocka_unit_test(test_step_250_to_400),

@@ -115,7 +115,8 @@ static void test_reader_goes_on_without_inband_device(void **state)
 	sensor_map_set_free(&set);
 	t0 = now_ms();
 	assert_int_equal(power_reader_start(src, &rc, &r), 0);
-	assert_true(now_ms() - t0 < 50); /* start does not touch the BMC */
+	/* start does not touch the BMC (a loose bound: valgrind is slow) */
+	assert_true(now_ms() - t0 < 1000);
 	usleep(300000);
 	n = power_reader_take(r, s, 256);
 	power_reader_get_status(r, &st);
