@@ -6,5 +6,6 @@
 int cli_dump(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_verify(int argc, char **argv);
+int cli_sensors(int argc, char **argv);
 
 #endif

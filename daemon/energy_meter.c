@@ -53,6 +53,38 @@ static uint64_t host_busy_ticks(void)
 	return u + n + s + irq + sirq + st;
 }
 
+int energy_meter_bmc_config(const struct config *cfg, const char *state_dir, struct bmc_config *bc,
+			    char *err, size_t errlen)
+{
+	bmc_config_init(bc);
+	if (bmc_driver_parse(cfg->bmc_driver, &bc->driver)) {
+		snprintf(err, errlen, "no BMC configured ([bmc] driver = %s)", cfg->bmc_driver);
+		return -ENOENT;
+	}
+	snprintf(bc->host, sizeof(bc->host), "%s", cfg->bmc_host);
+	bc->port = cfg->bmc_port;
+	_Static_assert(sizeof(bc->user) == sizeof(cfg->bmc_user), "config checks the BMC's limits");
+	_Static_assert(sizeof(bc->password) == sizeof(cfg->bmc_password), "config checks them");
+	memcpy(bc->user, cfg->bmc_user, sizeof(bc->user));
+	memcpy(bc->password, cfg->bmc_password, sizeof(bc->password));
+	snprintf(bc->password_file, sizeof(bc->password_file), "%s", cfg->bmc_password_file);
+	bc->cipher_suite = (int)cfg->bmc_cipher_suite;
+	bmc_privilege_parse(cfg->bmc_privilege, &bc->privilege);
+	snprintf(bc->workarounds, sizeof(bc->workarounds), "%s", cfg->bmc_workarounds);
+	bc->timeout_ms = cfg->bmc_timeout_ms;
+	/* the SDR cache lives in the agent's state directory */
+	snprintf(bc->sdr_cache_dir, sizeof(bc->sdr_cache_dir), "%s/sdr-cache", state_dir);
+	if (mkdir(state_dir, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", state_dir, strerror(errno));
+		return -errno;
+	}
+	if (mkdir(bc->sdr_cache_dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", bc->sdr_cache_dir, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 int energy_meter_open(struct energy_meter **out, const struct config *cfg, const char *state_dir,
 		      char *err, size_t errlen)
 {
@@ -69,26 +101,8 @@ int energy_meter_open(struct energy_meter **out, const struct config *cfg, const
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	bmc_config_init(&bc);
-	bmc_driver_parse(cfg->bmc_driver, &bc.driver);
-	snprintf(bc.host, sizeof(bc.host), "%s", cfg->bmc_host);
-	bc.port = cfg->bmc_port;
-	_Static_assert(sizeof(bc.user) == sizeof(cfg->bmc_user), "config checks the BMC's limits");
-	_Static_assert(sizeof(bc.password) == sizeof(cfg->bmc_password), "config checks them");
-	memcpy(bc.user, cfg->bmc_user, sizeof(bc.user));
-	memcpy(bc.password, cfg->bmc_password, sizeof(bc.password));
-	snprintf(bc.password_file, sizeof(bc.password_file), "%s", cfg->bmc_password_file);
-	bc.cipher_suite = (int)cfg->bmc_cipher_suite;
-	bmc_privilege_parse(cfg->bmc_privilege, &bc.privilege);
-	snprintf(bc.workarounds, sizeof(bc.workarounds), "%s", cfg->bmc_workarounds);
-	bc.timeout_ms = cfg->bmc_timeout_ms;
-	/* the SDR cache lives in the agent's state directory */
-	snprintf(bc.sdr_cache_dir, sizeof(bc.sdr_cache_dir), "%s/sdr-cache", state_dir);
-	if (mkdir(bc.sdr_cache_dir, 0700) < 0 && errno != EEXIST) {
-		rc_ = -errno;
-		snprintf(err, errlen, "cannot create %s: %s", bc.sdr_cache_dir, strerror(errno));
+	if ((rc_ = energy_meter_bmc_config(cfg, state_dir, &bc, err, errlen)))
 		goto fail;
-	}
 	if (bc.driver == BMC_DRIVER_INBAND && access(bc.device[0] ? bc.device : "/dev/ipmi0", F_OK)) {
 		rc_ = -ENODEV;
 		snprintf(err, errlen, "in-band IPMI device %s does not exist (load the ipmi_si and "

@@ -11,6 +11,12 @@
 #include "daemon/config.h"
 
 struct energy_meter;
+struct bmc_config;
+
+/* The [bmc] section as an ipmi/ connection config; creates the SDR cache
+ * directory under @state_dir. 0, -ENOENT (driver none) or -errno, @err set. */
+int energy_meter_bmc_config(const struct config *cfg, const char *state_dir, struct bmc_config *bc,
+			    char *err, size_t errlen);
 
 /* What one frame gets. Values in metric units (mJ, mW, ms, 0.1 °C). */
 struct energy_take {

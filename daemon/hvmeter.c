@@ -13,6 +13,8 @@ static void usage(FILE *out)
 		"         [--metric NAME] [--format csv|json|jsonl]\n"
 		"                                     print the stored deltas\n"
 		"  verify --store DIR                 recompute the hash chain\n"
+		"  sensors [-c hvmeterd.conf] [--format table|csv]\n"
+		"                                     the BMC's readings and the sensor map matched\n"
 		"Times T are RFC 3339 (2026-11-25T10:00:00Z), a date, or @UNIX_SECONDS.\n");
 }
 
@@ -32,6 +34,8 @@ int main(int argc, char **argv)
 		return cli_status(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "verify"))
 		return cli_verify(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sensors"))
+		return cli_sensors(argc - 1, argv + 1);
 	fprintf(stderr, "hvmeter: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

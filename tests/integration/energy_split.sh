@@ -44,6 +44,12 @@ start_agent e "driver = lan20" "host = 127.0.0.1" "port = $BMC_PORT" "user = $BM
 	"password = $BMC_PASSWORD" "privilege = $BMC_PRIVILEGE" "workarounds = $BMC_WORKAROUNDS" \
 	"poll_ms = 500" "maps_dir = $PWD/firmware-configs" "idle_watts = 100" || exit 1
 
+# hvmeter sensors: what an operator runs first, with the agent's own config
+"$HVMETER" sensors -c "$HV_TMP/e.conf" >"$HV_TMP/sensors.txt" 2>&1
+cat "$HV_TMP/sensors.txt" | head -4
+check "hvmeter sensors names the matched map" grep -q "map: dell-idrac" "$HV_TMP/sensors.txt"
+check "hvmeter sensors reads the power sensor (250 W)" grep -qE "Pwr Consumption +Current +25[0-9]\.[0-9]+ +W +ok" "$HV_TMP/sensors.txt"
+
 BUSY=$(lv_guest_start hvt-nrg-busy burn=40) || exit 1
 IDLE=$(lv_guest_start hvt-nrg-idle) || exit 1
 lv_guest_wait hvt-nrg-busy "HV: BURN START" 180 >/dev/null || exit 1
