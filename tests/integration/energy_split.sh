@@ -19,6 +19,7 @@ LV_DIR=$HV_TMP
 trap 'lv_cleanup hvt-nrg-; agent_cleanup; bmc_stop "$HV_TMP/bmc" 2>/dev/null; [ -n "${HV_KEEP:-}" ] || rm -rf "$HV_TMP"' EXIT
 fails=0
 eq0() { [ "$1" = 0 ]; }
+eq() { [ "$1" = "$2" ]; }
 eq1() { [ "$1" = 1 ]; }
 check() {
 	local what=$1; shift
@@ -81,6 +82,8 @@ echo "frames with energy: ${BAD#* }, where VMs + remainder != host: ${BAD% *}"
 check "every frame: sum of VM energy + remainder = host energy (mJ)" eq0 "${BAD% *}"
 EB=$(agent_sum e "$BUSY" energy "@$W0" "@$TO") EI=$(agent_sum e "$IDLE" energy "@$W0" "@$TO")
 echo "window: busy guest ${EB} J, idle guest ${EI} J"
+TEMP=$("$HVMETER" dump --store "$(agent_store e)" --resource host --metric temperature.inlet | awk -F, 'NR > 1 { v = $10 } END { print v }')
+check "inlet temperature recorded from the map's export (23 C)" eq "$TEMP" "23.0"
 check "the busy guest gets more energy than the idle one" awk -v b="$EB" -v i="$EI" 'BEGIN { exit !(b > i && i > 0) }'
 
 # BMC away: frames keep their 2 s cadence, the outage is a gap, logged once.
