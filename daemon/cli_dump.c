@@ -1,7 +1,14 @@
 /*
  * hvmeter dump — the stored deltas, one row per (frame, resource, metric,
  * labels). A frame is included when it lies inside [--from, --to]
- * (start >= from and end <= to): frames are never cut.
+ * (start >= from and end <= to): frames are never cut. A merged frame
+ * (invariant 7) says how many original frames it holds: CSV column
+ * `originals` (1 for a frame as written), JSON "merged":true,"originals":N.
+ *
+ * --format lmdb is the raw passthrough for auditors: every database of the
+ * store exactly as `mdb_dump -a` prints it (VERSION=3, bytevalue, one
+ * HEADER=END / DATA=END section per database), which `mdb_load` reads back.
+ * Filters do not apply to it.
  */
 #include "daemon/cli.h"
 #include "store/store.h"
@@ -16,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum dump_format { FMT_CSV, FMT_JSON, FMT_JSONL };
+enum dump_format { FMT_CSV, FMT_JSON, FMT_JSONL, FMT_LMDB };
 
 /* Names known for each resource: from announcements as frames go by. */
 struct name_entry {
@@ -147,7 +154,7 @@ static int dump_frame(const struct frame *f, void *arg)
 			csv_field(d->metric, stdout);
 			putchar(',');
 			csv_field(d->labels, stdout);
-			printf(",%s,%s\n", m ? m->unit : "", value);
+			printf(",%s,%s,%u\n", m ? m->unit : "", value, f->merged);
 		} else {
 			if (c->fmt == FMT_JSON)
 				fputs(c->rows ? ",\n " : "[\n ", stdout);
@@ -162,8 +169,10 @@ static int dump_frame(const struct frame *f, void *arg)
 			json_str(d->metric, stdout);
 			fputs(",\"labels\":", stdout);
 			json_str(d->labels, stdout);
-			printf(",\"unit\":\"%s\",\"value\":%s%s}", m ? m->unit : "", value,
-			       f->flags & FRAME_MERGED ? ",\"merged\":true" : "");
+			printf(",\"unit\":\"%s\",\"value\":%s", m ? m->unit : "", value);
+			if (f->flags & FRAME_MERGED)
+				printf(",\"merged\":true,\"originals\":%u", f->merged);
+			putchar('}');
 			if (c->fmt == FMT_JSONL)
 				putchar('\n');
 		}
@@ -209,8 +218,10 @@ int cli_dump(int argc, char **argv)
 				c.fmt = FMT_JSON;
 			else if (!strcmp(optarg, "jsonl"))
 				c.fmt = FMT_JSONL;
+			else if (!strcmp(optarg, "lmdb"))
+				c.fmt = FMT_LMDB;
 			else {
-				fprintf(stderr, "hvmeter dump: --format must be csv, json or jsonl\n");
+				fprintf(stderr, "hvmeter dump: --format must be csv, json, jsonl or lmdb\n");
 				return 2;
 			}
 			break;
@@ -222,18 +233,31 @@ int cli_dump(int argc, char **argv)
 	}
 	if (!dir || optind != argc) {
 		fprintf(stderr, "usage: hvmeter dump --store DIR [--from T] [--to T] [--resource ID] "
-				"[--project ID] [--metric NAME] [--format csv|json|jsonl]\n");
+				"[--project ID] [--metric NAME] [--format csv|json|jsonl]\n"
+				"       hvmeter dump --store DIR --format lmdb\n");
+		return 2;
+	}
+	if (c.fmt == FMT_LMDB && (c.resource || c.project || c.metric || c.from != INT64_MIN ||
+				  c.to != INT64_MAX)) {
+		fprintf(stderr, "hvmeter dump: --format lmdb dumps the raw databases; filters do not apply\n");
 		return 2;
 	}
 	if ((err = store_open(&c.st, dir, &so))) {
 		fprintf(stderr, "hvmeter dump: cannot open store %s: %s\n", dir, store_strerror(err));
 		return 1;
 	}
+	if (c.fmt == FMT_LMDB) {
+		/* the store tells a read error from the end of the data, and a full pipe */
+		if ((err = store_lmdb_dump(c.st, stdout)))
+			goto out_err;
+		rc = 0;
+		goto out;
+	}
 	if ((err = store_meta_read(c.st, &meta)))
 		goto out_err;
 	snprintf(c.host_id, sizeof(c.host_id), "%s", meta.host_id);
 	if (c.fmt == FMT_CSV)
-		printf("seq,start,end,resource,name,project,metric,labels,unit,value\n");
+		printf("seq,start,end,resource,name,project,metric,labels,unit,value,originals\n");
 	err = store_frames_foreach(c.st, 0, dump_frame, &c);
 	if (c.fmt == FMT_JSON)
 		fputs(c.rows ? "\n]\n" : "[]\n", stdout);

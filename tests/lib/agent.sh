@@ -4,11 +4,19 @@
 #                                    start hvmeterd -f, store in $HV_TMP/NAME.store
 #   agent_stop NAME [SIGNAL]         signal it (TERM) and wait for it to exit
 #   agent_store NAME                 print its store directory
-#   agent_last_seq NAME              print the newest frame's sequence (0 if none)
+#   agent_last_seq NAME              print the newest sequence committed (0 if none)
 #   agent_wait_seq NAME SEQ TIMEOUT  wait until a frame with seq >= SEQ exists
 #   agent_wait_after NAME EPOCH_S TIMEOUT   wait until a frame ends after EPOCH_S
 #   agent_sum NAME RESOURCE METRIC [FROM TO]  sum of a metric's values (dump CSV)
 #   agent_min NAME                   the smallest counter value anywhere (negatives?)
+#   agent_spawn NAME                 start it again from NAME.conf at once: no wait, no
+#                                    check (for kills at random instants)
+#   agent_kill NAME                  SIGKILL it and reap it
+#   agent_baseline_sum NAME RESOURCE KEYPREFIX [METRIC]
+#                                    sum of the raw counter baselines (key starting with
+#                                    KEYPREFIX, e.g. cpu/) feeding RESOURCE [METRIC], read
+#                                    from dump --format lmdb: what the deltas of all frames,
+#                                    merged or not, must add up to exactly
 #   agent_cleanup                    stop every agent started, unpin their BPF
 HV_BUILD=${HV_BUILD:-build}
 HVMETERD="$HV_BUILD/bin/hvmeterd"
@@ -54,9 +62,11 @@ agent_stop() {
 	unset "AGENT_PID[$name]"
 }
 
+# The newest sequence committed: "frames: N kept (seq A..B)" gives B, also
+# when the newest frame is a merged one (whose own seq is its first).
 agent_last_seq() {
 	"$HVMETER" status --store "$(agent_store "$1")" 2>/dev/null |
-		sed -n 's/^last frame: *seq \([0-9]*\).*/\1/p' | grep . || echo 0
+		sed -n 's/^frames: .*(seq [0-9]*\.\.\([0-9]*\)).*/\1/p' | grep . || echo 0
 }
 
 agent_wait_seq() {
@@ -94,6 +104,42 @@ agent_sum() {
 agent_min() {
 	"$HVMETER" dump --store "$(agent_store "$1")" |
 		awk -F, 'NR > 1 && $7 !~ /^(power|temperature|memory.resident)/ { if (m == "" || $10 < m) m = $10 } END { print (m == "" ? 0 : m) }'
+}
+
+agent_spawn() {
+	local name=$1
+	"$HVMETERD" -f -c "$HV_TMP/$name.conf" >>"$HV_TMP/$name.log" 2>&1 &
+	AGENT_PID[$name]=$!
+}
+
+agent_kill() {
+	local name=$1 pid=${AGENT_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	unset "AGENT_PID[$name]"
+}
+
+# The baselines database, record by record: key (text), then epoch, value,
+# time (u64 BE), flags (u32 BE), resource, metric, labels (LEB128 length +
+# bytes; one length byte, as all three are shorter than 128). Values are
+# summed as doubles: exact below 2^53 (104 days of CPU in ns).
+agent_baseline_sum() {
+	local name=$1 res=$2 pre=$3 met=${4:-}
+	"$HVMETER" dump --store "$(agent_store "$name")" --format lmdb | awk -v res="$res" -v pre="$pre" -v met="$met" '
+	function val(h,   v, i) { v = 0; for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1; return v }
+	function str(h,   s, i) { s = ""; for (i = 1; i < length(h); i += 2) s = s sprintf("%c", val(substr(h, i, 2))); return s }
+	/^database=/ { db = substr($0, 10) }
+	/^HEADER=END$/ { data = 1; n = 0; next }
+	/^DATA=END$/ { data = 0; next }
+	data && db == "baselines" && /^ / {
+		h = substr($0, 2)
+		if (n++ % 2 == 0) { key = str(h); next }
+		rl = val(substr(h, 57, 2)); r = str(substr(h, 59, 2 * rl))
+		ml = val(substr(h, 59 + 2 * rl, 2)); m = str(substr(h, 61 + 2 * rl, 2 * ml))
+		if (r == res && index(key, pre) == 1 && (met == "" || m == met)) s += val(substr(h, 17, 16))
+	}
+	END { printf "%.0f\n", s }'
 }
 
 agent_cleanup() {

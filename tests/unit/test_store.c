@@ -97,14 +97,17 @@ static void test_commit_reopen_verify(void **state)
 	assert_int_equal(store_open(&st, dir, &so), -EEXIST);
 }
 
-/* Flip one byte of frame 3's bytes behind the store's back. */
+/* Flip one byte of frame @seq's record, @at bytes from its end, behind the
+ * store's back. Frames are kept in parts keyed seq (u64 BE) || part (u32 BE):
+ * the record's end is in its last part. */
 static void corrupt_frame(uint64_t seq, size_t at)
 {
 	MDB_env *env;
 	MDB_txn *txn;
+	MDB_cursor *c;
 	MDB_dbi dbi;
-	uint8_t kb[8], *copy;
-	MDB_val k = { 8, kb }, v;
+	uint8_t kb[12] = { 0 }, last[12], *copy;
+	MDB_val k = { 12, kb }, v, lv = { 0, NULL };
 
 	be64_put(kb, seq);
 	assert_int_equal(mdb_env_create(&env), 0);
@@ -112,12 +115,22 @@ static void corrupt_frame(uint64_t seq, size_t at)
 	assert_int_equal(mdb_env_open(env, dir, 0, 0640), 0);
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	assert_int_equal(mdb_dbi_open(txn, "frames", 0, &dbi), 0);
-	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-	copy = malloc(v.mv_size);
-	memcpy(copy, v.mv_data, v.mv_size);
-	copy[v.mv_size - at] ^= 0x01;
-	v.mv_data = copy;
-	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_cursor_open(txn, dbi, &c), 0);
+	for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size == 12 && be64_get(k.mv_data) == seq;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		memcpy(last, k.mv_data, 12);
+		lv = v;
+	}
+	assert_non_null(lv.mv_data);
+	copy = malloc(lv.mv_size);
+	memcpy(copy, lv.mv_data, lv.mv_size);
+	copy[lv.mv_size - at] ^= 0x01;
+	mdb_cursor_close(c);
+	k.mv_data = last;
+	k.mv_size = 12;
+	lv.mv_data = copy;
+	assert_int_equal(mdb_put(txn, dbi, &k, &lv, 0), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	free(copy);
