@@ -13,9 +13,11 @@
 
 #include <jansson.h>
 
+#include "rater/cli_hosts.h"
 #include "rater/decimal.h"
 #include "rater/rating.h"
 #include "rater/rules.h"
+#include "rater/serve.h"
 #include "rater/usage_csv.h"
 
 #define EXIT_USAGE 2
@@ -33,6 +35,9 @@ static void usage_main(FILE *f)
 	      "\n"
 	      "Commands:\n"
 	      "  rate    price a usage CSV offline with a rules file\n"
+	      "  serve   accept agents over mutual TLS, store their frames exactly once\n"
+	      "  hosts   list the hosts the rater has heard from (last seen, chain head, lag)\n"
+	      "  totals  print stored usage per host, resource, metric and labels (CSV)\n"
 	      "\n"
 	      "  -h, --help    show this help ('hvrater COMMAND --help' for a command)\n",
 	      f);
@@ -530,6 +535,12 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "rate") == 0)
 		return cmd_rate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return rater_cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "hosts") == 0)
+		return rater_cmd_hosts(argc - 1, argv + 1);
+	if (strcmp(argv[1], "totals") == 0)
+		return rater_cmd_totals(argc - 1, argv + 1);
 	fprintf(stderr, "hvrater: unknown command: %s\n", argv[1]);
 	fprintf(stderr, "Try 'hvrater --help'.\n");
 	return EXIT_USAGE;

@@ -1,0 +1,271 @@
+#include "rater/rater_config.h"
+#include "rater/rstore.h"
+#include "wire/tls.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+const char *rater_log_level_name(enum rater_log_level l)
+{
+	return l <= RLOG_DEBUG ? level_names[l] : "?";
+}
+
+void rater_config_defaults(struct rater_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->listen, "127.0.0.1:7443");
+	strcpy(c->store, "/var/lib/hvrater");
+	c->store_max_bytes = RSTORE_DEFAULT_MAX_BYTES;
+	c->idle_timeout = 300;
+	c->max_hosts = 10000;
+	c->period = RSTORE_DEFAULT_PERIOD;
+	c->log_level = RLOG_INFO;
+}
+
+/*
+ * Unsigned decimal with an optional K/M/G/T suffix (powers of 1024), range
+ * checked. The agent has the same rule in daemon/config.c (parse_u64); the
+ * rater does not link the agent's library.
+ */
+static int num_parse(const char *s, uint64_t min, uint64_t max, int suffix, uint64_t *out)
+{
+	unsigned long long v;
+	uint64_t mult = 1;
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (suffix && *end) {
+		switch (toupper((unsigned char)*end)) {
+		case 'K': mult = 1ull << 10; break;
+		case 'M': mult = 1ull << 20; break;
+		case 'G': mult = 1ull << 30; break;
+		case 'T': mult = 1ull << 40; break;
+		default: return -EINVAL;
+		}
+		end++;
+		if (toupper((unsigned char)*end) == 'I' && toupper((unsigned char)end[1]) == 'B')
+			end += 2;
+		else if (toupper((unsigned char)*end) == 'B')
+			end++;
+	}
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end)
+		return -EINVAL;
+	if (v > UINT64_MAX / mult)
+		return -ERANGE;
+	v *= mult;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+struct parse_ctx {
+	struct rater_config *c;
+	const char *name;
+	const char *text;
+	size_t off;
+	FILE *fp;
+	int line;
+	char *err;
+	int failed;
+};
+
+static char *line_reader(char *str, int num, void *stream)
+{
+	struct parse_ctx *p = stream;
+
+	if (p->fp) {
+		if (!fgets(str, num, p->fp))
+			return NULL;
+	} else {
+		size_t n = 0;
+
+		if (!p->text[p->off])
+			return NULL;
+		while (p->text[p->off] && n + 1 < (size_t)num) {
+			char ch = p->text[p->off++];
+
+			str[n++] = ch;
+			if (ch == '\n')
+				break;
+		}
+		str[n] = '\0';
+	}
+	p->line++;
+	return str;
+}
+
+static int fail(struct parse_ctx *p, const char *section, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(struct parse_ctx *p, const char *section, const char *key, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	if (p->failed++) /* the first error only: one clear line */
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, RATER_ERR_MAX, "%s:%d: [%s] %s: %s", p->name, p->line, section, key, why);
+	return 0;
+}
+
+static int set_str(struct parse_ctx *p, const char *key, const char *value, char *dst, size_t cap)
+{
+	if (!value[0])
+		return fail(p, "rater", key, "must not be empty");
+	if (strlen(value) >= cap)
+		return fail(p, "rater", key, "too long: '%.64s...'", value);
+	strcpy(dst, value);
+	return 1;
+}
+
+static int set_num(struct parse_ctx *p, const char *key, const char *value, uint64_t min,
+		   uint64_t max, int suffix, uint64_t *dst)
+{
+	int err = num_parse(value, min, max, suffix, dst);
+
+	if (err == -EINVAL)
+		return fail(p, "rater", key, "not a number: '%s'", value);
+	if (err)
+		return fail(p, "rater", key, "out of range [%llu, %llu]: '%s'", (unsigned long long)min,
+			    (unsigned long long)max, value);
+	return 1;
+}
+
+static int set_u32(struct parse_ctx *p, const char *key, const char *value, uint64_t min,
+		   uint64_t max, uint32_t *dst)
+{
+	uint64_t n;
+
+	if (num_parse(value, min, max, 0, &n))
+		return set_num(p, key, value, min, max, 0, &n); /* reports */
+	*dst = (uint32_t)n;
+	return 1;
+}
+
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse_ctx *p = user;
+	struct rater_config *c = p->c;
+
+	if (strcmp(section, "rater"))
+		return fail(p, section, key, "unknown section");
+	if (strcmp(key, "listen") == 0) {
+		char host[256];
+		uint16_t port;
+
+		if (tls_addr_split(value, host, sizeof(host), &port))
+			return fail(p, section, key, "must be HOST:PORT or [IPv6]:PORT: '%s'", value);
+		return set_str(p, key, value, c->listen, sizeof(c->listen));
+	}
+	if (strcmp(key, "store") == 0)
+		return set_str(p, key, value, c->store, sizeof(c->store));
+	if (strcmp(key, "store_max_bytes") == 0)
+		return set_num(p, key, value, 1ull << 20, 1ull << 44, 1, &c->store_max_bytes);
+	if (strcmp(key, "ca") == 0)
+		return set_str(p, key, value, c->ca, sizeof(c->ca));
+	if (strcmp(key, "cert") == 0)
+		return set_str(p, key, value, c->cert, sizeof(c->cert));
+	if (strcmp(key, "key") == 0)
+		return set_str(p, key, value, c->key, sizeof(c->key));
+	if (strcmp(key, "idle_timeout") == 0)
+		return set_u32(p, key, value, 1, 86400, &c->idle_timeout);
+	if (strcmp(key, "max_hosts") == 0)
+		return set_u32(p, key, value, 1, 1000000, &c->max_hosts);
+	if (strcmp(key, "period") == 0)
+		return set_u32(p, key, value, 60, 31 * 86400, &c->period);
+	if (strcmp(key, "log_level") == 0) {
+		for (int i = 0; i <= RLOG_DEBUG; i++)
+			if (strcmp(value, level_names[i]) == 0) {
+				c->log_level = (enum rater_log_level)i;
+				return 1;
+			}
+		return fail(p, section, key, "must be error, warn, info or debug: '%s'", value);
+	}
+	return fail(p, section, key, "unknown key");
+}
+
+static int parse(struct parse_ctx *p)
+{
+	int rc = ini_parse_stream(line_reader, p, on_key, p);
+	struct rater_config *c = p->c;
+
+	if (rc < 0) {
+		snprintf(p->err, RATER_ERR_MAX, "%s: cannot read: %s", p->name, strerror(errno));
+		return -EIO;
+	}
+	if (rc > 0 && !p->failed)
+		snprintf(p->err, RATER_ERR_MAX,
+			 "%s:%d: syntax error (expected 'key = value' or '[section]')", p->name, rc);
+	if (rc > 0 || p->failed)
+		return -EINVAL;
+	/* the whole file is in: what must be there together */
+	if (!c->ca[0] || !c->cert[0] || !c->key[0]) {
+		snprintf(p->err, RATER_ERR_MAX, "%s: [rater] %s: required (mutual TLS needs ca, cert and key)",
+			 p->name, !c->ca[0] ? "ca" : !c->cert[0] ? "cert" : "key");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int rater_config_parse_string(struct rater_config *c, const char *name, const char *text,
+			      char err[RATER_ERR_MAX])
+{
+	struct parse_ctx p = { .c = c, .name = name, .text = text, .err = err };
+
+	rater_config_defaults(c);
+	err[0] = '\0';
+	return parse(&p);
+}
+
+int rater_config_load(struct rater_config *c, const char *path, char err[RATER_ERR_MAX])
+{
+	struct parse_ctx p = { .c = c, .name = path, .err = err };
+	int rc;
+
+	rater_config_defaults(c);
+	err[0] = '\0';
+	p.fp = fopen(path, "re");
+	if (!p.fp) {
+		rc = -errno;
+		snprintf(err, RATER_ERR_MAX, "%s: cannot open: %s", path, strerror(-rc));
+		return rc;
+	}
+	rc = parse(&p);
+	fclose(p.fp);
+	return rc;
+}
+
+void rater_config_print(const struct rater_config *c, FILE *out)
+{
+	fprintf(out, "[rater]\n");
+	fprintf(out, "listen = %s\n", c->listen);
+	fprintf(out, "store = %s\n", c->store);
+	fprintf(out, "store_max_bytes = %llu\n", (unsigned long long)c->store_max_bytes);
+	fprintf(out, "ca = %s\n", c->ca);
+	fprintf(out, "cert = %s\n", c->cert);
+	fprintf(out, "key = %s\n", c->key);
+	fprintf(out, "idle_timeout = %u\n", c->idle_timeout);
+	fprintf(out, "max_hosts = %u\n", c->max_hosts);
+	fprintf(out, "period = %u\n", c->period);
+	fprintf(out, "log_level = %s\n", rater_log_level_name(c->log_level));
+}
