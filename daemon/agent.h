@@ -151,6 +151,9 @@ int discovery_bulk_stats(struct discovery *d, unsigned what,
 
 /* ---- sampler.c ----------------------------------------------------------- */
 struct sampler;
+struct uplink;
+/* The uplink whose status goes into each frame's status text (NULL: off). */
+void sampler_set_uplink(struct sampler *s, struct uplink *u);
 struct cpu_bpf;
 
 struct disk_bpf;

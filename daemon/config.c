@@ -34,6 +34,7 @@ void config_defaults(struct config *c)
 	c->bmc_poll_ms = 1000;
 	strcpy(c->bmc_maps_dir, "/usr/share/hvmeter/firmware-configs");
 	c->libvirt_timeout = 5;
+	uplink_config_defaults(&c->uplink);
 }
 
 int parse_u64(const char *s, uint64_t min, uint64_t max, int allow_suffix, uint64_t *out)
@@ -346,6 +347,14 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			strcpy(c->net_classes, value);
 			return 1;
 		}
+	} else if (strcmp(section, "uplink") == 0) {
+		char why[256];
+		int rc = uplink_config_key(&c->uplink, key, value, why, sizeof(why));
+
+		if (rc > 0)
+			return 1;
+		if (rc == 0)
+			return fail(p, section, key, "%s", why);
 	} else {
 		return fail(p, section, key, "unknown section");
 	}
@@ -356,8 +365,16 @@ static int parse(struct parse_ctx *p)
 {
 	int rc = ini_parse_stream(line_reader, p, on_key, p);
 
-	if (rc == 0 && !p->failed)
+	if (rc == 0 && !p->failed) {
+		char why[300];
+
+		/* the [uplink] keys that only make sense together */
+		if (uplink_config_check(&p->c->uplink, why, sizeof(why))) {
+			snprintf(p->err, CONFIG_ERR_MAX, "%s: [uplink] %s", p->name, why);
+			return -EINVAL;
+		}
 		return 0;
+	}
 	if (rc < 0) {
 		snprintf(p->err, CONFIG_ERR_MAX, "%s: cannot read: %s", p->name, strerror(errno));
 		return -EIO;
@@ -431,4 +448,6 @@ void config_print(const struct config *c, FILE *out)
 	fprintf(out, "idle_watts = %u\n", c->idle_watts);
 	fprintf(out, "\n[network]\n");
 	fprintf(out, "classes = %s\n", c->net_classes);
+	fputc('\n', out);
+	uplink_config_print(&c->uplink, out);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "daemon/log.h"
+#include "daemon/uplink_config.h"
 #include "ipmi/bmc.h"
 
 #define CONFIG_PATH_MAX 512
@@ -49,6 +50,8 @@ struct config {
 	uint32_t idle_watts;       /* host idle power for apportioning, 0 */
 	/* [network] */
 	char net_classes[CONFIG_PATH_MAX]; /* class file; "" (default): all traffic is "default" */
+	/* [uplink] */
+	struct uplink_config uplink;
 };
 
 /* Fills @c with every default. */

@@ -12,6 +12,7 @@ static void usage(FILE *out)
 		"  dump   --store DIR [--from T] [--to T] [--resource ID] [--project ID]\n"
 		"         [--metric NAME] [--format csv|json|jsonl]\n"
 		"                                     print the stored deltas\n"
+		"  dump   --store DIR --format lmdb   the raw databases, as mdb_dump -a (mdb_load)\n"
 		"  verify --store DIR                 recompute the hash chain\n"
 		"  sensors [-c hvmeterd.conf] [--format table|csv]\n"
 		"                                     the BMC's readings and the sensor map matched\n"

@@ -11,6 +11,7 @@
 #include "daemon/netmeter.h"
 #include "daemon/energy_meter.h"
 #include "daemon/log.h"
+#include "daemon/uplink.h"
 #include "daemon/privilege.h"
 
 #include <errno.h>
@@ -37,6 +38,7 @@
 static volatile int stop_requested;
 
 struct agent {
+	struct uplink *uplink;
 	struct config cfg;
 	struct store *store;
 	struct cpu_bpf *bpf;
@@ -105,7 +107,11 @@ static void on_timer(int watch, int fd, int events, void *opaque)
 
 	if (read(fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 		return;
+	/* the uplink's store writes are serialised with ours (store.h) */
+	uplink_store_lock(a->uplink);
 	sampler_tick(a->sampler, realtime_ns());
+	uplink_store_unlock(a->uplink);
+	uplink_notify(a->uplink);
 }
 
 static void on_links(int watch, int fd, int events, void *opaque)
@@ -308,6 +314,7 @@ int main(int argc, char **argv)
 	if (store_lock(&a) || sources_open(&a, note, sizeof(note)))
 		goto fail;
 	so.max_bytes = a.cfg.store_max_bytes;
+	so.retention_s = a.cfg.retention;
 	so.host_id = a.cfg.host_id;
 	err = store_open(&a.store, a.cfg.store, &so);
 	if (err) {
@@ -360,6 +367,13 @@ int main(int argc, char **argv)
 	store_lock_note_pid(&a);
 	log_info("hvmeterd %s: host %s, interval %us, store %s", HVMETER_VERSION, a.cfg.host_id,
 		 a.cfg.interval, a.cfg.store);
+	/* after daemon(): a fork keeps no threads */
+	err = uplink_start(&a.uplink, &a.cfg.uplink, a.cfg.host_id, a.store, err_msg, sizeof(err_msg));
+	if (err) {
+		log_err("cannot start the uplink: %s", err_msg);
+		goto fail;
+	}
+	sampler_set_uplink(a.sampler, a.uplink);
 	while (!stop_requested) {
 		if (virEventRunDefaultImpl() < 0) {
 			log_err("event loop failed");
@@ -371,6 +385,7 @@ int main(int argc, char **argv)
 fail:
 	a.failed = 1;
 out:
+	uplink_stop(a.uplink); /* before the store it reads closes */
 	sampler_close(a.sampler);
 	discovery_close(a.disc);
 	store_close(a.store);

@@ -21,6 +21,7 @@
  * so the next tick recomputes the same deltas: nothing lost, nothing doubled.
  */
 #include "daemon/agent.h"
+#include "daemon/uplink.h"
 #include "daemon/cpu_bpf.h"
 #include "daemon/disk_bpf.h"
 #include "daemon/net_bpf.h"
@@ -38,6 +39,7 @@
 #include <string.h>
 
 struct sampler {
+	struct uplink *uplink;
 	const struct config *cfg;
 	struct store *st;
 	struct discovery *disc;
@@ -685,6 +687,7 @@ static void status_text(struct sampler *s, char *buf, size_t len)
 	size_t n, off = 0;
 
 	buf[0] = '\0';
+	off = uplink_status(s->uplink, buf, len); /* "uplink=..." lines first */
 	discovery_vms(s->disc, &n);
 	appendf(buf, len, &off, "%s\nnet=%s\nlibvirt=%s %s\nvms=%zu\ninterval=%u\n", s->cpu_note,
 		s->net ? "bpf (tc clsact on taps)" : "unavailable",
@@ -851,4 +854,9 @@ void sampler_close(struct sampler *s)
 	free(s->del);
 	free(s->forget);
 	free(s);
+}
+
+void sampler_set_uplink(struct sampler *s, struct uplink *u)
+{
+	s->uplink = u;
 }
