@@ -115,7 +115,7 @@ grep -q 'services\["volume.size"\].thresholds\[0\].cost: not a decimal: "0,98"' 
 # command line
 "$BIN" --help | grep -q 'Usage: hvrater' || fail "hvrater --help"
 "$BIN" rate --help | grep -q -- '--rules FILE' || fail "hvrater rate --help"
-"$BIN" serve >/dev/null 2>"$tmp/err"
+"$BIN" frobnicate >/dev/null 2>"$tmp/err"
 rc=$?
 [ "$rc" = 2 ] && grep -q 'hvrater: unknown command' "$tmp/err" || fail "unknown command: exit $rc, $(cat "$tmp/err")"
 "$BIN" rate -r "$tmp/rules.json" >/dev/null 2>"$tmp/err"
