@@ -13,7 +13,7 @@
 
 #include <lmdb.h>
 
-#define STORE_LAYOUT 2 /* bump when the on-disk records change (2: frames in parts) */
+#define STORE_LAYOUT 3 /* bump when the on-disk records change (2: frames in parts; 3: frame v2) */
 
 /*
  * A frame record (hash || canonical bytes) is stored in parts under keys
@@ -124,6 +124,8 @@ const char *store_strerror(int err)
 		return "store is corrupt or of an unknown format";
 	case -EEXIST:
 		return "store belongs to another host id";
+	case -EPROTO:
+		return "store was written by another hvmeterd version (on-disk layout differs)";
 	default:
 		return strerror(-err);
 	}
@@ -222,7 +224,8 @@ static int identity_check(struct store *s, MDB_txn *txn, const char *host_id)
 	err = meta_get_u64(s, txn, "layout", &layout);
 	if (err)
 		return err;
-	return layout == STORE_LAYOUT ? 0 : -EBADMSG;
+	/* another layout: written by another hvmeterd version, refused, not misread */
+	return layout == STORE_LAYOUT ? 0 : -EPROTO;
 }
 
 static bool data_file_empty(const char *dir)
@@ -596,35 +599,13 @@ static int frame_record_decode(struct frame *f, uint64_t seq, const struct rec *
 	return f->seq == seq ? 0 : -EBADMSG;
 }
 
-/*
- * The fixed-width head of a stored frame: what pruning and compaction
- * planning need, without decoding thousands of deltas per frame. It reads
- * the prefix frame_encode() writes (magic "HVF", version, seq, start, end,
- * flags, merged; see wire/frame.c) from part 0, which always holds it.
- */
-struct frame_head {
-	uint64_t seq;
-	int64_t start_ns, end_ns;
-	uint32_t flags, merged;
-};
-
+/* The head of a stored frame (hash, then canonical bytes) from its part 0. */
 static int frame_head_read(const MDB_val *v, struct frame_head *h)
 {
-	struct rbuf r;
-	uint8_t magic[3], version;
-	uint64_t start, end;
-
 	if (v->mv_size < HV_HASH_LEN)
 		return -EBADMSG;
-	rbuf_init(&r, (const uint8_t *)v->mv_data + HV_HASH_LEN, v->mv_size - HV_HASH_LEN);
-	if (rbuf_get(&r, magic, sizeof(magic)) || memcmp(magic, "HVF", 3) ||
-	    rbuf_u8(&r, &version) || version != FRAME_VERSION || rbuf_u64be(&r, &h->seq) ||
-	    rbuf_u64be(&r, &start) || rbuf_u64be(&r, &end) || rbuf_u32be(&r, &h->flags) ||
-	    rbuf_u32be(&r, &h->merged) || h->merged == 0)
-		return -EBADMSG;
-	h->start_ns = (int64_t)start;
-	h->end_ns = (int64_t)end;
-	return 0;
+	return frame_head_decode((const uint8_t *)v->mv_data + HV_HASH_LEN,
+				 v->mv_size - HV_HASH_LEN, h) ? -EBADMSG : 0;
 }
 
 /* Positions @c on part 0 of frame @seq. -ENOENT when there is none. */

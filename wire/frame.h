@@ -23,7 +23,7 @@
 #define HV_ATTRS_MAX   16
 #define HV_HASH_LEN    32   /* SHA-256 */
 
-#define FRAME_VERSION  1
+#define FRAME_VERSION  2 /* 2: deltas grouped by resource, names by index */
 #define FRAME_MERGED   0x1u /* made by merging adjacent frames (invariant 7) */
 
 /* Hard limits a decoder enforces: no peer-controlled size is unbounded. */
@@ -111,6 +111,20 @@ int frame_encode(const struct frame *f, uint8_t **out, size_t *len);
  * -EPROTO for an unknown version, -ENOMEM, else 0. Does not compute the hash.
  */
 int frame_decode(struct frame *f, const uint8_t *buf, size_t len);
+
+/* The fixed-width head of a canonical frame. */
+struct frame_head {
+	uint64_t seq;
+	int64_t start_ns, end_ns;
+	uint32_t flags, merged;
+};
+
+/*
+ * Reads only the head of canonical bytes @buf (at least its first 35 bytes):
+ * what pruning and compaction planning need without decoding every delta.
+ * Returns 0, -EPROTO for another version, or -EBADMSG.
+ */
+int frame_head_decode(const uint8_t *buf, size_t len, struct frame_head *h);
 
 /* SHA-256 of @len bytes into @out. Returns 0 or -EIO. */
 int frame_hash(const uint8_t *buf, size_t len, uint8_t out[HV_HASH_LEN]);
