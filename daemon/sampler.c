@@ -770,8 +770,12 @@ int sampler_tick(struct sampler *s, int64_t now)
 
 	/* committed: make memory agree, then release kernel entries (order matters:
 	 * an entry forgotten before the commit could lose its last delta) */
-	for (size_t i = 0; i < s->bases.n; i++)
+	for (size_t i = 0, j = 0; i < s->bases.n; i++) {
+		/* collect_puts took the dirty ones in this order: keep the store's slots */
+		if (s->bases.v[i].dirty && j < s->n_put)
+			s->bases.v[i].b.slot = s->put[j++].slot;
 		s->bases.v[i].dirty = false;
+	}
 	for (size_t i = 0; i < s->n_del; i++)
 		baseline_set_remove(&s->bases, s->del[i]);
 	for (size_t i = 0; i < s->n_forget; i++) {

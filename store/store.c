@@ -1,4 +1,5 @@
 #include "store/store.h"
+#include "store/baseline_slots.h"
 #include "wire/varint.h"
 
 #include <errno.h>
@@ -13,7 +14,8 @@
 
 #include <lmdb.h>
 
-#define STORE_LAYOUT 3 /* bump when the on-disk records change (2: frames in parts; 3: frame v2) */
+#define STORE_LAYOUT 3 /* bump when the on-disk records change (2: frames in parts;
+                          3: frame v2, baselines as attribution + counter slots) */
 
 /*
  * A frame record (hash || canonical bytes) is stored in parts under keys
@@ -51,7 +53,8 @@ struct store {
 	 */
 	pthread_mutex_t wlock;
 	MDB_env *env;
-	MDB_dbi frames, baselines, resources, meta;
+	MDB_dbi frames, resources, meta;
+	struct bslot_table bslots; /* baselines and counters (baseline_slots.c) */
 	bool read_only;
 	char *dir;
 	uint64_t map_bytes;      /* requested map size */
@@ -191,7 +194,6 @@ static int dbis_open(struct store *s, MDB_txn *txn, unsigned flags)
 	int rc;
 
 	if ((rc = mdb_dbi_open(txn, "frames", flags, &s->frames)) ||
-	    (rc = mdb_dbi_open(txn, "baselines", flags, &s->baselines)) ||
 	    (rc = mdb_dbi_open(txn, "resources", flags, &s->resources)) ||
 	    (rc = mdb_dbi_open(txn, "meta", flags, &s->meta)))
 		return err_from_mdb(rc);
@@ -275,6 +277,10 @@ static int env_open(struct store *s, const char *host_id)
 		goto fail;
 	}
 	err = dbis_open(s, txn, s->read_only ? 0 : MDB_CREATE);
+	if (!err) {
+		bslots_free(&s->bslots);
+		err = bslots_open(&s->bslots, txn, !s->read_only, !s->read_only, err_from_mdb);
+	}
 	if (!err)
 		err = identity_check(s, txn, host_id);
 	/* the retention in force, for `hvmeter status` */
@@ -339,6 +345,7 @@ void store_close(struct store *s)
 		return;
 	if (s->env)
 		mdb_env_close(s->env);
+	bslots_free(&s->bslots);
 	pthread_rwlock_destroy(&s->lock);
 	pthread_mutex_destroy(&s->wlock);
 	free(s->dir);
@@ -403,63 +410,6 @@ static int txn_commit(struct store *s, MDB_txn *txn)
 }
 
 /* ---- records ------------------------------------------------------------- */
-
-/* Room for the largest baseline record: 28 fixed bytes, three strings. */
-#define BASELINE_REC_MAX (28 + 3 * 2 + HV_ID_MAX + HV_METRIC_MAX + HV_LABELS_MAX)
-
-static size_t pack_str(uint8_t *p, const char *str)
-{
-	size_t len = strnlen(str, HV_LABELS_MAX - 1), n = 0, l = len;
-
-	/* LEB128 length, as rbuf_str() reads it */
-	do {
-		p[n++] = (uint8_t)((l & 0x7f) | (l > 0x7f ? 0x80 : 0));
-		l >>= 7;
-	} while (l);
-	memcpy(p + n, str, len);
-	return n + len;
-}
-
-/*
- * The baseline record: epoch, value, time (u64 BE), flags (u32 BE), then
- * resource, metric, labels as length-prefixed strings. Written by hand
- * rather than through a wbuf: a commit writes thousands of them, and this
- * is a quarter of its time otherwise.
- */
-static size_t baseline_pack(const struct baseline *b, uint8_t out[BASELINE_REC_MAX])
-{
-	size_t n = 28;
-
-	be64_put(out, b->epoch);
-	be64_put(out + 8, b->value);
-	be64_put(out + 16, (uint64_t)b->time_ns);
-	out[24] = (uint8_t)(b->flags >> 24);
-	out[25] = (uint8_t)(b->flags >> 16);
-	out[26] = (uint8_t)(b->flags >> 8);
-	out[27] = (uint8_t)b->flags;
-	n += pack_str(out + n, b->resource);
-	n += pack_str(out + n, b->metric);
-	n += pack_str(out + n, b->labels);
-	return n;
-}
-
-static int baseline_decode(struct baseline *b, const MDB_val *k, const MDB_val *v)
-{
-	struct rbuf r;
-	uint64_t t;
-
-	memset(b, 0, sizeof(*b));
-	if (k->mv_size >= sizeof(b->key))
-		return -EBADMSG;
-	memcpy(b->key, k->mv_data, k->mv_size);
-	rbuf_init(&r, v->mv_data, v->mv_size);
-	if (rbuf_u64be(&r, &b->epoch) || rbuf_u64be(&r, &b->value) || rbuf_u64be(&r, &t) ||
-	    rbuf_u32be(&r, &b->flags) || rbuf_str(&r, b->resource, sizeof(b->resource)) ||
-	    rbuf_str(&r, b->metric, sizeof(b->metric)) || rbuf_str(&r, b->labels, sizeof(b->labels)))
-		return -EBADMSG;
-	b->time_ns = (int64_t)t;
-	return 0;
-}
 
 static int resource_encode(const struct frame_resource *res, struct wbuf *w)
 {
@@ -759,8 +709,8 @@ static int oldest_reader(const char *line, void *arg)
 
 static int space_measure(struct store *s, MDB_txn *txn, struct space *sp)
 {
-	MDB_dbi dbis[] = { 0 /* freelist */, 1 /* main: the names */, s->frames, s->baselines,
-			   s->resources, s->meta };
+	MDB_dbi dbis[] = { 0 /* freelist */, 1 /* main: the names */, s->frames,
+			   s->bslots.baselines, s->bslots.counters, s->resources, s->meta };
 	MDB_envinfo info;
 	MDB_stat st;
 	MDB_txn *rtxn;
@@ -785,8 +735,8 @@ static int space_measure(struct store *s, MDB_txn *txn, struct space *sp)
 		sp->used += pages;
 		if (dbis[i] == s->frames)
 			sp->frames = pages;
-		else if (dbis[i] == s->baselines)
-			sp->baselines = pages;
+		else if (dbis[i] == s->bslots.baselines || dbis[i] == s->bslots.counters)
+			sp->baselines += pages;
 	}
 	/*
 	 * Freelist records are keyed by the transaction that freed the pages:
@@ -1050,29 +1000,11 @@ int store_baselines_foreach(struct store *s, int (*cb)(const struct baseline *b,
 			    void *arg)
 {
 	MDB_txn *txn;
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
-	int err = txn_read(s, &txn), rc;
+	int err = txn_read(s, &txn);
 
 	if (err)
 		return err;
-	if ((rc = mdb_cursor_open(txn, s->baselines, &c))) {
-		err = err_from_mdb(rc);
-		goto out;
-	}
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		struct baseline b;
-
-		if ((err = baseline_decode(&b, &k, &v)))
-			goto out;
-		if ((err = cb(&b, arg)))
-			goto out;
-	}
-	err = rc == MDB_NOTFOUND ? 0 : err_from_mdb(rc);
-out:
-	if (c)
-		mdb_cursor_close(c);
+	err = bslots_foreach(&s->bslots, txn, cb, arg);
 	txn_end(s, txn);
 	return err;
 }
@@ -1170,52 +1102,6 @@ int store_unacked_foreach(struct store *s, uint64_t from_seq,
 }
 
 /* ---- writes ------------------------------------------------------------------ */
-
-/*
- * Puts the baselines through one cursor. The sampler hands them over in key
- * order and nearly all of them already exist, so the record after the last
- * one written is usually the next to write: overwrite it in place
- * (MDB_CURRENT) instead of searching the tree from its root again.
- */
-static int txn_put_baselines(struct store *s, MDB_txn *txn, const struct baseline *put, size_t n)
-{
-	MDB_cursor *c = NULL;
-	MDB_val ck, cv;
-	uint8_t rec[BASELINE_REC_MAX];
-	bool at = false; /* the cursor sits on the record after the last written */
-	int err = 0, rc;
-
-	if (!n)
-		return 0;
-	if ((rc = mdb_cursor_open(txn, s->baselines, &c)))
-		return err_from_mdb(rc);
-	for (size_t i = 0; i < n; i++) {
-		MDB_val k = { strnlen(put[i].key, STORE_KEY_MAX - 1), (void *)put[i].key };
-		MDB_val v = { baseline_pack(&put[i], rec), rec };
-
-		if (!k.mv_size) {
-			err = -EINVAL;
-			goto out;
-		}
-		if (at && ck.mv_size == k.mv_size && !memcmp(ck.mv_data, k.mv_data, k.mv_size))
-			rc = mdb_cursor_put(c, &k, &v, MDB_CURRENT);
-		else
-			rc = mdb_cursor_put(c, &k, &v, 0);
-		if (rc) {
-			err = err_from_mdb(rc);
-			goto out;
-		}
-		rc = mdb_cursor_get(c, &ck, &cv, MDB_NEXT);
-		at = rc == MDB_SUCCESS;
-		if (rc && rc != MDB_NOTFOUND) {
-			err = err_from_mdb(rc);
-			goto out;
-		}
-	}
-out:
-	mdb_cursor_close(c);
-	return err;
-}
 
 static int txn_put_resource(struct store *s, MDB_txn *txn, const struct frame_resource *r)
 {
@@ -1683,7 +1569,7 @@ static int ring_make_room(struct store *s, int64_t now_ns, const struct need *ne
 
 #define COMMIT_NEEDS_ROOM 1
 
-static int commit_once(struct store *s, struct frame *f, const struct baseline *put, size_t n_put,
+static int commit_once(struct store *s, struct frame *f, struct baseline *put, size_t n_put,
 		       const char *const *del, size_t n_del, const char *status, bool check,
 		       struct need *need)
 {
@@ -1737,17 +1623,8 @@ static int commit_once(struct store *s, struct frame *f, const struct baseline *
 	for (size_t i = 0; i < f->n_res; i++)
 		if ((err = txn_put_resource(s, txn, &f->res[i])))
 			goto fail;
-	if ((err = txn_put_baselines(s, txn, put, n_put)))
+	if ((err = bslots_write(&s->bslots, txn, put, n_put, del, n_del)))
 		goto fail;
-	for (size_t i = 0; i < n_del; i++) {
-		MDB_val k = { strlen(del[i]), (void *)del[i] };
-
-		rc = mdb_del(txn, s->baselines, &k, NULL);
-		if (rc && rc != MDB_NOTFOUND) {
-			err = err_from_mdb(rc);
-			goto fail;
-		}
-	}
 	if ((err = meta_put_u64(s, txn, "next_seq", next_seq + 1)) ||
 	    (err = meta_put(s, txn, "chain_head", f->hash, HV_HASH_LEN)) ||
 	    (err = meta_put_u64(s, txn, "last_end_ns", (uint64_t)f->end_ns)))
@@ -1761,17 +1638,19 @@ static int commit_once(struct store *s, struct frame *f, const struct baseline *
 			s->cond |= STORE_COND_FS_LIMITED;
 		goto fail;
 	}
+	bslots_committed(&s->bslots);
 	if (rec_len > s->max_rec)
 		s->max_rec = rec_len;
 	return 0;
 fail:
 	if (txn)
 		txn_end(s, txn);
+	bslots_aborted(&s->bslots); /* nothing of this transaction stayed */
 	return err;
 }
 
 static int frame_commit(struct store *s, struct frame *f,
-			const struct baseline *put, size_t n_put,
+			struct baseline *put, size_t n_put,
 			const char *const *del, size_t n_del, const char *status)
 {
 	struct need need = { 0 };
@@ -1810,7 +1689,7 @@ static int frame_commit(struct store *s, struct frame *f,
 }
 
 int store_frame_commit(struct store *s, struct frame *f,
-		       const struct baseline *put, size_t n_put,
+		       struct baseline *put, size_t n_put,
 		       const char *const *del, size_t n_del, const char *status)
 {
 	int err;

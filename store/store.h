@@ -4,7 +4,8 @@
  * One environment, four named databases:
  *   frames     u64 BE seq || u32 BE part -> hash[32] || canonical frame bytes,
  *              cut in parts of at most half a page (see store.c for why)
- *   baselines  source-counter key    -> struct baseline (fixed-width record)
+ *   baselines  source-counter key    -> its slot and attribution (resource, metric, labels)
+ *   counters   u32 chunk             -> 64 slots: epoch, value, time, flags (baseline_slots.h)
  *   resources  resource id           -> last announced metadata (frame_resource)
  *   meta       short names           -> host id, layout, next seq, chain head,
  *              ack and sent seq, counters of merged and pruned frames, status
@@ -93,6 +94,7 @@ struct baseline {
 	char resource[HV_ID_MAX];    /* where its deltas go */
 	char metric[HV_METRIC_MAX];
 	char labels[HV_LABELS_MAX];
+	uint32_t slot;               /* the store's slot for it + 1, set by the store; 0 = unknown */
 };
 
 struct store_meta {
@@ -169,6 +171,9 @@ int store_resource_get(struct store *s, const char *resource, struct frame_resou
 
 /*
  * Commits @f as the next frame together with baseline updates and deletions.
+ * Sets put[i].slot: pass it back with later updates of the same key (a
+ * baseline from store_baselines_foreach has it) and the commit needs no
+ * look-up; a wrong or 0 slot only costs one.
  * Assigns f->seq, f->prev_hash and f->hash; canonicalizes f; records its
  * announcements in `resources`; sets the meta's status text if @status is
  * non-NULL. f->end_ns is taken as "now" for the retention.
@@ -181,7 +186,7 @@ int store_resource_get(struct store *s, const char *resource, struct frame_resou
  * read-only store; or another -errno.
  */
 int store_frame_commit(struct store *s, struct frame *f,
-		       const struct baseline *put, size_t n_put,
+		       struct baseline *put, size_t n_put,
 		       const char *const *del, size_t n_del, const char *status);
 
 /*

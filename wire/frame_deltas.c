@@ -1,4 +1,5 @@
 #include "wire/frame_deltas.h"
+#include "wire/strhash.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -20,11 +21,7 @@ struct name_set {
 
 static uint64_t name_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	return h;
+	return hv_strhash(HV_STRHASH_SEED, s);
 }
 
 static int name_set_grow(struct name_set *ns)
@@ -100,19 +97,42 @@ static int str_ptr_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The id of @s, trying the previous answer first (labels are mostly ""). */
+static int name_id_cached(struct name_set *ns, const char *s, const char **last, uint32_t *last_id,
+			  uint32_t *out)
+{
+	int err;
+
+	if (*last && strcmp(*last, s) == 0) {
+		*out = *last_id;
+		return 0;
+	}
+	if ((err = name_set_id(ns, s, out)))
+		return err;
+	*last = s;
+	*last_id = *out;
+	return 0;
+}
+
 int frame_deltas_encode(struct wbuf *b, const struct frame *f)
 {
 	struct name_set ns = { 0 };
-	uint32_t *ids = NULL, *rank = NULL;
-	const char **sorted = NULL;
+	uint32_t *ids = NULL, *rank = NULL, last_m = 0, last_l = 0;
+	const char **sorted = NULL, *lm = NULL, *ll = NULL;
+	size_t n_groups = 0, *group_end = NULL;
 	int err = -ENOMEM;
 
-	if (f->n_delta && !(ids = malloc(2 * f->n_delta * sizeof(*ids))))
+	if (f->n_delta && (!(ids = malloc(2 * f->n_delta * sizeof(*ids))) ||
+			   !(group_end = malloc(f->n_delta * sizeof(*group_end)))))
 		goto out;
-	for (size_t i = 0; i < f->n_delta; i++)
-		if ((err = name_set_id(&ns, f->delta[i].metric, &ids[2 * i])) ||
-		    (err = name_set_id(&ns, f->delta[i].labels, &ids[2 * i + 1])))
+	/* one pass: name ids, and where each resource's run of deltas ends */
+	for (size_t i = 0; i < f->n_delta; i++) {
+		if ((err = name_id_cached(&ns, f->delta[i].metric, &lm, &last_m, &ids[2 * i])) ||
+		    (err = name_id_cached(&ns, f->delta[i].labels, &ll, &last_l, &ids[2 * i + 1])))
 			goto out;
+		if (i + 1 == f->n_delta || strcmp(f->delta[i + 1].resource, f->delta[i].resource))
+			group_end[n_groups++] = i + 1;
+	}
 	err = -ENOMEM;
 	if (ns.n && (!(sorted = malloc(ns.n * sizeof(*sorted))) ||
 		     !(rank = malloc(ns.n * sizeof(*rank)))))
@@ -121,6 +141,8 @@ int frame_deltas_encode(struct wbuf *b, const struct frame *f)
 		memcpy(sorted, ns.by_id, ns.n * sizeof(*sorted));
 		qsort(sorted, ns.n, sizeof(*sorted), str_ptr_cmp);
 	}
+	/* a delta takes at most 2 + 2 + 10 bytes here; a group id at most 1 + 64 + 10 */
+	wbuf_reserve(b, f->n_delta * 14 + n_groups * 75 + ns.n * (2 + HV_LABELS_MAX) + 20);
 	wbuf_uvarint(b, ns.n);
 	for (size_t k = 0; k < ns.n; k++) {
 		uint32_t id = 0;
@@ -129,23 +151,11 @@ int frame_deltas_encode(struct wbuf *b, const struct frame *f)
 		(void)name_set_id(&ns, sorted[k], &id); /* present: no allocation */
 		rank[id] = (uint32_t)k;
 	}
-	/* groups: runs of one resource (deltas are sorted by resource first) */
-	{
-		size_t n_groups = 0;
-
-		for (size_t i = 0; i < f->n_delta; i++)
-			if (i == 0 || strcmp(f->delta[i].resource, f->delta[i - 1].resource))
-				n_groups++;
-		wbuf_uvarint(b, n_groups);
-	}
-	for (size_t i = 0; i < f->n_delta;) {
-		size_t end = i + 1;
-
-		while (end < f->n_delta && strcmp(f->delta[end].resource, f->delta[i].resource) == 0)
-			end++;
+	wbuf_uvarint(b, n_groups);
+	for (size_t g = 0, i = 0; g < n_groups; g++) {
 		wbuf_str(b, f->delta[i].resource);
-		wbuf_uvarint(b, end - i);
-		for (; i < end; i++) {
+		wbuf_uvarint(b, group_end[g] - i);
+		for (; i < group_end[g]; i++) {
 			wbuf_uvarint(b, rank[ids[2 * i]]);
 			wbuf_uvarint(b, rank[ids[2 * i + 1]]);
 			wbuf_svarint(b, f->delta[i].value);
@@ -154,6 +164,7 @@ int frame_deltas_encode(struct wbuf *b, const struct frame *f)
 	err = 0;
 out:
 	free(ids);
+	free(group_end);
 	free(rank);
 	free(sorted);
 	name_set_free(&ns);

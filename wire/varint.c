@@ -15,7 +15,7 @@ void wbuf_free(struct wbuf *b)
 	wbuf_init(b);
 }
 
-static int wbuf_reserve(struct wbuf *b, size_t extra)
+int wbuf_reserve(struct wbuf *b, size_t extra)
 {
 	size_t cap;
 	uint8_t *np;
@@ -84,6 +84,17 @@ void wbuf_uvarint(struct wbuf *b, uint64_t v)
 {
 	uint8_t x[10];
 	size_t n = 0;
+
+	/* the common case, room for the longest varint: write in place */
+	if (!b->err && b->cap - b->len >= sizeof(x)) {
+		uint8_t *p = b->p + b->len;
+
+		for (; v >= 0x80; v >>= 7)
+			*p++ = (uint8_t)(v | 0x80);
+		*p++ = (uint8_t)v;
+		b->len = (size_t)(p - b->p);
+		return;
+	}
 
 	do {
 		x[n] = v & 0x7f;

@@ -21,6 +21,8 @@ struct wbuf {
 void wbuf_init(struct wbuf *b);
 void wbuf_free(struct wbuf *b);
 void wbuf_put(struct wbuf *b, const void *data, size_t len);
+/* Makes room for @extra more bytes up front (saves regrowing); 0, or -1 (sticky error). */
+int wbuf_reserve(struct wbuf *b, size_t extra);
 void wbuf_u8(struct wbuf *b, uint8_t v);
 void wbuf_u32be(struct wbuf *b, uint32_t v);
 void wbuf_u64be(struct wbuf *b, uint64_t v);
