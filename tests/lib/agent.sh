@@ -120,10 +120,11 @@ agent_kill() {
 	unset "AGENT_PID[$name]"
 }
 
-# The baselines database, record by record: key (text), then epoch, value,
-# time (u64 BE), flags (u32 BE), resource, metric, labels (LEB128 length +
-# bytes; one length byte, as all three are shorter than 128). Values are
-# summed as doubles: exact below 2^53 (104 days of CPU in ns).
+# Reads store/baseline_slots.h's layout from the raw dump: `baselines` maps a
+# key (text) to its slot (u32 BE) and resource, metric, labels (LEB128 length
+# + bytes; one length byte, as all three are shorter than 128); `counters`
+# holds 64 slots a record (epoch, value, time u64 BE, flags u32 BE). Values
+# are summed as doubles: exact below 2^53 (104 days of CPU in ns).
 agent_baseline_sum() {
 	local name=$1 res=$2 pre=$3 met=${4:-}
 	"$HVMETER" dump --store "$(agent_store "$name")" --format lmdb | awk -v res="$res" -v pre="$pre" -v met="$met" '
@@ -132,12 +133,20 @@ agent_baseline_sum() {
 	/^database=/ { db = substr($0, 10) }
 	/^HEADER=END$/ { data = 1; n = 0; next }
 	/^DATA=END$/ { data = 0; next }
+	# baselines: key -> u32 slot, str resource, str metric, str labels
 	data && db == "baselines" && /^ / {
 		h = substr($0, 2)
 		if (n++ % 2 == 0) { key = str(h); next }
-		rl = val(substr(h, 57, 2)); r = str(substr(h, 59, 2 * rl))
-		ml = val(substr(h, 59 + 2 * rl, 2)); m = str(substr(h, 61 + 2 * rl, 2 * ml))
-		if (r == res && index(key, pre) == 1 && (met == "" || m == met)) s += val(substr(h, 17, 16))
+		rl = val(substr(h, 9, 2)); r = str(substr(h, 11, 2 * rl))
+		ml = val(substr(h, 11 + 2 * rl, 2)); m = str(substr(h, 13 + 2 * rl, 2 * ml))
+		if (r == res && index(key, pre) == 1 && (met == "" || m == met)) want[val(substr(h, 1, 8))] = 1
+	}
+	# counters: u32 chunk -> 64 slots of (u64 epoch, u64 value, u64 time, u32 flags)
+	data && db == "counters" && /^ / {
+		h = substr($0, 2)
+		if (n++ % 2 == 0) { chunk = val(h); next }
+		for (slot in want)
+			if (int(slot / 64) == chunk) s += val(substr(h, (slot % 64) * 56 + 17, 16))
 	}
 	END { printf "%.0f\n", s }'
 }
