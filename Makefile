@@ -27,7 +27,11 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 PKGS := libvirt libbpf libnl-3.0 libnl-route-3.0 jansson inih libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARN) $(SANFLAGS) -I. -I$(O) $(PKG_CFLAGS)
+# The one version number: VERSION, given to the programs (--version), the man
+# pages and the packages.
+HV_VERSION := $(shell cat VERSION)
+CFLAGS  := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARN) $(SANFLAGS) -I. -I$(O) $(PKG_CFLAGS) \
+           -DHV_VERSION='"$(HV_VERSION)"'
 LDFLAGS := $(SANFLAGS)
 LDLIBS  := $(PKG_LIBS) -llmdb -lmbedtls -lmbedx509 -lmbedcrypto -lgmp \
            -lfreeipmi -lelf -lz -lm -lpthread
@@ -56,6 +60,7 @@ $(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
 
 # ---- user space: one static library per folder --------------------------------
 MAINS := daemon/hvmeterd.c daemon/hvmeter.c rater/hvrater.c
+$(MAINS:%.c=$(O)/%.o): VERSION
 lib_srcs = $(filter-out $(MAINS),$(wildcard $(1)/*.c))
 WIRE_OBJS   := $(patsubst %.c,$(O)/%.o,$(call lib_srcs,wire))
 STORE_OBJS  := $(patsubst %.c,$(O)/%.o,$(call lib_srcs,store))

@@ -569,3 +569,107 @@ cleanup:
 	free(s);
 	return err;
 }
+
+void decimal_get_mpq(const struct decimal *d, mpq_t q)
+{
+	mpz_t p;
+
+	mpz_init(p);
+	mpq_set_z(q, d->coef);
+	if (d->exp > 0) {
+		mpz_ui_pow_ui(p, 10, (unsigned long)d->exp);
+		mpz_mul(mpq_numref(q), mpq_numref(q), p);
+	} else if (d->exp < 0) {
+		mpz_ui_pow_ui(p, 10, (unsigned long)-d->exp);
+		mpz_set(mpq_denref(q), p);
+		mpq_canonicalize(q);
+	}
+	if (d->neg)
+		mpq_neg(q, q);
+	mpz_clear(p);
+}
+
+int decimal_set_mpq(struct decimal *d, const mpq_t q)
+{
+	mpz_t num, rest, p, rem;
+	unsigned long twos, fives;
+	long shift;
+	int err;
+
+	if (mpq_sgn(q) == 0) {
+		decimal_set_long(d, 0);
+		return 0;
+	}
+	mpz_inits(num, rest, p, rem, NULL);
+	mpz_abs(num, mpq_numref(q));
+	/* a denominator of 2s and 5s only: the value ends after max(twos, fives) places */
+	twos = mpz_scan1(mpq_denref(q), 0);
+	mpz_tdiv_q_2exp(rest, mpq_denref(q), twos);
+	mpz_set_ui(p, 5);
+	fives = mpz_remove(rest, rest, p);
+	if (mpz_cmp_ui(rest, 1) == 0) {
+		shift = (long)(twos > fives ? twos : fives);
+		mpz_ui_pow_ui(p, 10, (unsigned long)shift);
+		mpz_mul(num, num, p);
+		mpz_divexact(d->coef, num, mpq_denref(q));
+		d->exp = -shift;
+	} else {
+		/*
+		 * It never ends: enough digits for DECIMAL_PREC + 2 significant
+		 * ones, then a sticky 1 standing for the non-zero rest, so that
+		 * rounding half-even below never sees a false tie.
+		 */
+		shift = (long)DECIMAL_PREC + 2 - ((long)mpz_sizeinbase(num, 10) -
+						    (long)mpz_sizeinbase(mpq_denref(q), 10));
+		if (shift < 0)
+			shift = 0;
+		mpz_ui_pow_ui(p, 10, (unsigned long)shift);
+		mpz_mul(num, num, p);
+		mpz_tdiv_qr(d->coef, rem, num, mpq_denref(q));
+		mpz_mul_ui(d->coef, d->coef, 10);
+		mpz_add_ui(d->coef, d->coef, 1);
+		d->exp = -shift - 1;
+	}
+	d->neg = mpq_sgn(q) < 0;
+	err = decimal_fix(d);
+	/* no trailing zeros after the point (0.5, not 0.500000), nor in a rounded coefficient */
+	while (!err && (d->exp < 0 || (d->exp > 0 && mpz_sgn(d->coef))) &&
+	       mpz_divisible_ui_p(d->coef, 10)) {
+		mpz_divexact_ui(d->coef, d->coef, 10);
+		d->exp++;
+	}
+	mpz_clears(num, rest, p, rem, NULL);
+	return err;
+}
+
+void decimal_round_display(struct decimal *d, unsigned digits)
+{
+	unsigned long n = coef_digits(d->coef);
+
+	if (digits && n > digits) {
+		unsigned long drop = n - digits;
+		mpz_t p, q, r;
+		int c;
+
+		mpz_inits(p, q, r, NULL);
+		mpz_ui_pow_ui(p, 10, drop);
+		mpz_tdiv_qr(q, r, d->coef, p);
+		mpz_mul_2exp(r, r, 1);
+		c = mpz_cmp(r, p);
+		if (c > 0 || (c == 0 && mpz_odd_p(q)))
+			mpz_add_ui(q, q, 1);
+		mpz_swap(d->coef, q);
+		d->exp += (long)drop;
+		mpz_clears(p, q, r, NULL);
+	}
+	while (d->exp < 0 && mpz_sgn(d->coef) && mpz_divisible_ui_p(d->coef, 10)) {
+		mpz_divexact_ui(d->coef, d->coef, 10);
+		d->exp++;
+	}
+	if (mpz_sgn(d->coef) == 0 && d->exp < 0)
+		d->exp = 0;
+	if (d->exp > 0) {
+		coef_shift(d->coef, (unsigned long)d->exp);
+		d->exp = 0;
+	}
+}

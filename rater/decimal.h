@@ -111,6 +111,29 @@ long decimal_adjusted(const struct decimal *d);
  */
 bool decimal_fits_places(const struct decimal *d, long places);
 
+/* @q = the exact value of @d (@q initialised by the caller). */
+void decimal_get_mpq(const struct decimal *d, mpq_t q);
+
+/*
+ * @d = the rational @q (canonical: denominator > 0), exactly when it has at
+ * most DECIMAL_PREC significant digits, else rounded once to DECIMAL_PREC
+ * digits half-even (Python's Decimal(n) / Decimal(m) in our context gives
+ * the same digits). Trailing zeros after the point are dropped ("0.5", not
+ * "0.50000"); an integer keeps exponent 0 ("3600", not "3.6E+3") when it
+ * fits in DECIMAL_PREC digits, a rounded one loses its trailing zeros
+ * ("9.223372036854775807E+30"). Returns 0 or -ERANGE (adjusted exponent
+ * out of range).
+ */
+int decimal_set_mpq(struct decimal *d, const mpq_t q);
+
+/*
+ * Rounds @d to at most @digits significant digits half-even, for display:
+ * trailing zeros after the point are dropped and a positive exponent is
+ * written out (1.23457E+6 becomes 1234570), so decimal_format() prints a
+ * plain number. Never use the result in a computation.
+ */
+void decimal_round_display(struct decimal *d, unsigned digits);
+
 /*
  * Writes @d as Python's str(Decimal) does ("3.00", "1E+3", "1E-7", "-0",
  * "0.000001") into @buf of @len bytes, NUL-terminated.

@@ -3,6 +3,7 @@
  * rules.c (rules file), usage_csv.c (usage file), rating.c (pricing).
  *
  *   hvrater rate --rules FILE --usage FILE.csv [--format table|csv|json] [-v]
+ *   hvrater serve | hosts | totals | report (serve.c, cli_hosts.c, cli_report.c)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include <jansson.h>
 
 #include "rater/cli_hosts.h"
+#include "rater/cli_report.h"
 #include "rater/decimal.h"
 #include "rater/rating.h"
 #include "rater/rules.h"
@@ -38,8 +40,10 @@ static void usage_main(FILE *f)
 	      "  serve   accept agents over mutual TLS, store their frames exactly once\n"
 	      "  hosts   list the hosts the rater has heard from (last seen, chain head, lag)\n"
 	      "  totals  print stored usage per host, resource, metric and labels (CSV)\n"
+	      "  report  rated usage per period, project, resource and service from the store\n"
 	      "\n"
-	      "  -h, --help    show this help ('hvrater COMMAND --help' for a command)\n",
+	      "  -h, --help    show this help ('hvrater COMMAND --help' for a command)\n"
+	      "  -V, --version print the version\n",
 	      f);
 }
 
@@ -533,6 +537,10 @@ int main(int argc, char **argv)
 		usage_main(stdout);
 		return EXIT_SUCCESS;
 	}
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("hvrater %s\n", HV_VERSION);
+		return EXIT_SUCCESS;
+	}
 	if (strcmp(argv[1], "rate") == 0)
 		return cmd_rate(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
@@ -541,6 +549,8 @@ int main(int argc, char **argv)
 		return rater_cmd_hosts(argc - 1, argv + 1);
 	if (strcmp(argv[1], "totals") == 0)
 		return rater_cmd_totals(argc - 1, argv + 1);
+	if (strcmp(argv[1], "report") == 0)
+		return rater_cmd_report(argc - 1, argv + 1);
 	fprintf(stderr, "hvrater: unknown command: %s\n", argv[1]);
 	fprintf(stderr, "Try 'hvrater --help'.\n");
 	return EXIT_USAGE;

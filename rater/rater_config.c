@@ -28,6 +28,13 @@ void rater_config_defaults(struct rater_config *c)
 	c->max_hosts = 10000;
 	c->period = RSTORE_DEFAULT_PERIOD;
 	c->log_level = RLOG_INFO;
+	c->close_wait = 2;
+	c->close_wait_periods = true;
+}
+
+int64_t rater_config_close_wait_s(const struct rater_config *c)
+{
+	return c->close_wait_periods ? (int64_t)c->close_wait * c->period : (int64_t)c->close_wait;
 }
 
 /*
@@ -87,6 +94,37 @@ struct parse_ctx {
 	int failed;
 };
 
+/*
+ * inih reads lines into a fixed buffer of @num bytes: a longer line would
+ * come back cut in two, its tail parsed as a line of its own; refuse it.
+ * inih also takes an indented line for the continuation of the previous
+ * key's value and hands it over as a new value of that key ("  interval = 5"
+ * after "store = x" set store to "interval = 5"): our values are one line
+ * each, so an indented line is read as if it were not indented.
+ */
+static char *line_checked(struct parse_ctx *p, char *str, int num)
+{
+	size_t n = strlen(str), blanks = strspn(str, " \t");
+
+	if (n + 1 == (size_t)num && str[n - 1] != '\n') {
+		/* the buffer is full: the line fits only if its newline or the end comes next */
+		int next = p->fp ? getc(p->fp) : (unsigned char)p->text[p->off];
+		int at_end = p->fp ? next == EOF : next == '\0';
+
+		if (next == '\n') {
+			if (!p->fp)
+				p->off++;
+		} else if (!at_end) {
+			if (!p->failed++)
+				snprintf(p->err, RATER_ERR_MAX, "%s:%d: line longer than %d characters",
+					 p->name, p->line, num - 1);
+			return NULL; /* stops inih; the caller sees p->failed */
+		}
+	}
+	memmove(str, str + blanks, n - blanks + 1);
+	return str;
+}
+
 static char *line_reader(char *str, int num, void *stream)
 {
 	struct parse_ctx *p = stream;
@@ -109,7 +147,7 @@ static char *line_reader(char *str, int num, void *stream)
 		str[n] = '\0';
 	}
 	p->line++;
-	return str;
+	return line_checked(p, str, num);
 }
 
 static int fail(struct parse_ctx *p, const char *section, const char *key, const char *fmt, ...)
@@ -128,14 +166,70 @@ static int fail(struct parse_ctx *p, const char *section, const char *key, const
 	return 0;
 }
 
-static int set_str(struct parse_ctx *p, const char *key, const char *value, char *dst, size_t cap)
+static int set_str_in(struct parse_ctx *p, const char *section, const char *key,
+		      const char *value, char *dst, size_t cap)
 {
 	if (!value[0])
-		return fail(p, "rater", key, "must not be empty");
+		return fail(p, section, key, "must not be empty");
 	if (strlen(value) >= cap)
-		return fail(p, "rater", key, "too long: '%.64s...'", value);
+		return fail(p, section, key, "too long: '%.64s...'", value);
 	strcpy(dst, value);
 	return 1;
+}
+
+static int set_str(struct parse_ctx *p, const char *key, const char *value, char *dst, size_t cap)
+{
+	return set_str_in(p, "rater", key, value, dst, cap);
+}
+
+static int set_bool(struct parse_ctx *p, const char *section, const char *key, const char *value,
+		    bool *dst)
+{
+	if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+		*dst = true;
+	else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+		*dst = false;
+	else
+		return fail(p, section, key, "must be yes or no: '%s'", value);
+	return 1;
+}
+
+/* "N" or "N s" seconds (0..366 days), or "N period(s)" (0..1000). */
+static int set_close_wait(struct parse_ctx *p, const char *key, const char *value)
+{
+	struct rater_config *c = p->c;
+	const char *unit = value;
+	char num[32];
+	uint64_t n;
+	size_t len;
+	bool periods;
+
+	while (isdigit((unsigned char)*unit))
+		unit++;
+	len = (size_t)(unit - value);
+	while (isspace((unsigned char)*unit))
+		unit++;
+	periods = strcmp(unit, "period") == 0 || strcmp(unit, "periods") == 0;
+	if (!len || len >= sizeof(num) || (*unit && !periods && strcmp(unit, "s")))
+		return fail(p, "rating", key, "must be seconds ('7200') or periods ('2 periods'): '%s'",
+			    value);
+	memcpy(num, value, len);
+	num[len] = '\0';
+	if (num_parse(num, 0, periods ? 1000 : 366 * 86400, 0, &n))
+		return fail(p, "rating", key, "out of range [0, %s]: '%s'",
+			    periods ? "1000 periods" : "31622400 s", value);
+	c->close_wait = (uint32_t)n;
+	c->close_wait_periods = periods;
+	return 1;
+}
+
+/* A user name as useradd(8) takes them: no path or separator characters. */
+static int set_user(struct parse_ctx *p, const char *key, const char *value)
+{
+	for (const char *s = value; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._-", *s))
+			return fail(p, "rater", key, "not a user name: '%s'", value);
+	return set_str(p, key, value, p->c->user, sizeof(p->c->user));
 }
 
 static int set_num(struct parse_ctx *p, const char *key, const char *value, uint64_t min,
@@ -167,6 +261,15 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	struct parse_ctx *p = user;
 	struct rater_config *c = p->c;
 
+	if (strcmp(section, "rating") == 0) {
+		if (strcmp(key, "rules") == 0)
+			return set_str_in(p, section, key, value, c->rules, sizeof(c->rules));
+		if (strcmp(key, "metrics") == 0)
+			return set_str_in(p, section, key, value, c->metrics, sizeof(c->metrics));
+		if (strcmp(key, "close_wait") == 0)
+			return set_close_wait(p, key, value);
+		return fail(p, section, key, "unknown key");
+	}
 	if (strcmp(section, "rater"))
 		return fail(p, section, key, "unknown section");
 	if (strcmp(key, "listen") == 0) {
@@ -193,6 +296,10 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		return set_u32(p, key, value, 1, 1000000, &c->max_hosts);
 	if (strcmp(key, "period") == 0)
 		return set_u32(p, key, value, 60, 31 * 86400, &c->period);
+	if (strcmp(key, "user") == 0)
+		return set_user(p, key, value);
+	if (strcmp(key, "allow_root") == 0)
+		return set_bool(p, section, key, value, &c->allow_root);
 	if (strcmp(key, "log_level") == 0) {
 		for (int i = 0; i <= RLOG_DEBUG; i++)
 			if (strcmp(value, level_names[i]) == 0) {
@@ -268,4 +375,17 @@ void rater_config_print(const struct rater_config *c, FILE *out)
 	fprintf(out, "max_hosts = %u\n", c->max_hosts);
 	fprintf(out, "period = %u\n", c->period);
 	fprintf(out, "log_level = %s\n", rater_log_level_name(c->log_level));
+	if (c->user[0])
+		fprintf(out, "user = %s\n", c->user);
+	else
+		fprintf(out, "# user = (none)\n");
+	fprintf(out, "allow_root = %s\n", c->allow_root ? "yes" : "no");
+	fprintf(out, "[rating]\n");
+	fprintf(out, "%srules = %s\n", c->rules[0] ? "" : "# ", c->rules[0] ? c->rules : "(none)");
+	fprintf(out, "%smetrics = %s\n", c->metrics[0] ? "" : "# ",
+		c->metrics[0] ? c->metrics : "(none)");
+	if (c->close_wait_periods)
+		fprintf(out, "close_wait = %u period%s\n", c->close_wait, c->close_wait == 1 ? "" : "s");
+	else
+		fprintf(out, "close_wait = %u\n", c->close_wait);
 }

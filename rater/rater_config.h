@@ -1,6 +1,7 @@
 /*
- * rater_config.h — hvrater.conf: one INI file, section [rater], every key
- * documented with its default in rater/hvrater.conf.sample.
+ * rater_config.h — hvrater.conf: one INI file, sections [rater] (the server)
+ * and [rating] (what `hvrater report` prices with), every key documented
+ * with its default in rater/hvrater.conf.sample.
  *
  * The whole file is parsed and validated before anything acts on it; an
  * error names the file, line and key. Nothing here logs.
@@ -8,6 +9,7 @@
 #ifndef HV_RATER_CONFIG_H
 #define HV_RATER_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -27,7 +29,17 @@ struct rater_config {
 	uint32_t max_hosts;               /* concurrent connections, default 10000 */
 	uint32_t period;                  /* seconds, default 3600 */
 	enum rater_log_level log_level;   /* default info */
+	char user[64];                    /* account `serve` switches to when started as root; "" none */
+	bool allow_root;                  /* run as root without `user` (default no: refused) */
+	/* [rating] */
+	char rules[RATER_PATH_MAX];       /* hashmap rules file; "" none */
+	char metrics[RATER_PATH_MAX];     /* metrics file; "" none */
+	uint32_t close_wait;              /* seconds, or periods when close_wait_periods */
+	bool close_wait_periods;          /* default: 2 periods */
 };
+
+/* The close_wait of @c in seconds (periods resolved with @c->period). */
+int64_t rater_config_close_wait_s(const struct rater_config *c);
 
 /* Fills @c with every default. */
 void rater_config_defaults(struct rater_config *c);
@@ -43,7 +55,10 @@ int rater_config_load(struct rater_config *c, const char *path, char err[RATER_E
 int rater_config_parse_string(struct rater_config *c, const char *name, const char *text,
 			      char err[RATER_ERR_MAX]);
 
-/* Writes the configuration in canonical form (every key). */
+/*
+ * Writes the configuration in canonical form (every key; keys without a
+ * value, such as an unset user, as a comment line).
+ */
 void rater_config_print(const struct rater_config *c, FILE *out);
 
 const char *rater_log_level_name(enum rater_log_level l);

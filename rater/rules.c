@@ -6,10 +6,10 @@
  * every project computed, so that rating a record does no overlay work.
  */
 #include "rater/rules.h"
+#include "rater/json_path.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,7 +21,6 @@
 #include <jansson.h>
 
 #define RULES_FILE_MAX (64L << 20) /* a rules file this large is a mistake, not a config */
-#define RULES_PATH_LEN 512
 #define COST_INT_DIGITS 12         /* CloudKitty: cost NUMERIC(40,28), level NUMERIC(20,8) */
 #define COST_PLACES 28
 #define LEVEL_PLACES 8
@@ -32,261 +31,118 @@ enum rule_kind {
 	KIND_THRESHOLD,
 };
 
-struct load_ctx {
-	char path[RULES_PATH_LEN]; /* JSON path of what is being read */
-	size_t plen;
-	char *err;
-	size_t errlen;
-};
-
 const char *rule_type_name(enum rule_type t)
 {
 	return t == RULE_RATE ? "rate" : "flat";
 }
 
-/* ---- messages -------------------------------------------------------------- */
-
-static void path_append(struct load_ctx *c, const char *s)
-{
-	size_t n = strlen(s);
-
-	/* a path that does not fit is cut; the message stays readable */
-	if (c->plen + n >= sizeof(c->path))
-		n = sizeof(c->path) - 1 - c->plen;
-	memcpy(c->path + c->plen, s, n);
-	c->plen += n;
-	c->path[c->plen] = '\0';
-}
-
-/* Writes @s JSON-quoted into @buf, cut after 64 bytes. */
-static void quote(char *buf, size_t len, const char *s)
-{
-	size_t w = 0, i;
-
-	if (len < 8) {
-		if (len)
-			buf[0] = '\0';
-		return;
-	}
-	buf[w++] = '"';
-	for (i = 0; s[i] && w + 7 < len && i < 64; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '"' || ch == '\\') {
-			buf[w++] = '\\';
-			buf[w++] = (char)ch;
-		} else if (ch < 0x20 || ch == 0x7f) {
-			w += (size_t)snprintf(buf + w, len - w, "\\u%04x", ch);
-		} else {
-			buf[w++] = (char)ch;
-		}
-	}
-	if (s[i] && w + 5 < len) {
-		memcpy(buf + w, "...", 3);
-		w += 3;
-	}
-	buf[w++] = '"';
-	buf[w] = '\0';
-}
-
-static bool name_is_plain(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
-			return false;
-	return true;
-}
-
-/* Pushes ".key" (or ["key"] for names with dots or spaces); returns the length to pop back to. */
-static size_t path_push_key(struct load_ctx *c, const char *key)
-{
-	size_t old = c->plen;
-	char q[RULES_PATH_LEN];
-
-	if (name_is_plain(key)) {
-		if (c->plen)
-			path_append(c, ".");
-		path_append(c, key);
-	} else {
-		quote(q, sizeof(q), key);
-		path_append(c, "[");
-		path_append(c, q);
-		path_append(c, "]");
-	}
-	return old;
-}
-
-static size_t path_push_index(struct load_ctx *c, size_t i)
-{
-	size_t old = c->plen;
-	char b[32];
-
-	snprintf(b, sizeof(b), "[%zu]", i);
-	path_append(c, b);
-	return old;
-}
-
-static void path_pop(struct load_ctx *c, size_t old)
-{
-	c->plen = old;
-	c->path[old] = '\0';
-}
-
-__attribute__((format(printf, 2, 3)))
-static int fail(struct load_ctx *c, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!c->errlen)
-		return -EINVAL;
-	n = snprintf(c->err, c->errlen, "%s: ", c->plen ? c->path : "(top level)");
-	if (n >= 0 && (size_t)n < c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-/* Fails on the first key of @obj not in the NULL-terminated @allowed. */
-static int check_keys(struct load_ctx *c, json_t *obj, const char *const *allowed)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(obj, key, v) {
-		bool ok = false;
-		char list[256] = "";
-		size_t old;
-		int err;
-
-		for (size_t i = 0; allowed[i]; i++) {
-			if (strcmp(key, allowed[i]) == 0)
-				ok = true;
-			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
-				 i ? ", " : "", allowed[i]);
-		}
-		if (ok)
-			continue;
-		old = path_push_key(c, key);
-		err = fail(c, "unknown key (expected %s)", list);
-		path_pop(c, old);
-		return err;
-	}
-	return 0;
-}
-
 /* ---- values ---------------------------------------------------------------- */
 
 /* A non-empty string of at most RULES_NAME_MAX bytes; *@out is NULL when optional and absent. */
-static int get_name(struct load_ctx *c, json_t *obj, const char *key, bool required, char **out)
+static int get_name(struct json_path *c, json_t *obj, const char *key, bool required, char **out)
 {
 	json_t *v = json_object_get(obj, key);
 	size_t old;
 	int err = 0;
 
 	*out = NULL;
-	old = path_push_key(c, key);
+	old = jpath_push_key(c, key);
 	if (!v) {
 		if (required)
-			err = fail(c, "missing");
+			err = jpath_fail(c, "missing");
 		goto cleanup;
 	}
 	if (!json_is_string(v)) {
-		err = fail(c, "must be a string");
+		err = jpath_fail(c, "must be a string");
 		goto cleanup;
 	}
 	if (json_string_length(v) == 0) {
-		err = fail(c, "must not be empty");
+		err = jpath_fail(c, "must not be empty");
 		goto cleanup;
 	}
 	if (json_string_length(v) > RULES_NAME_MAX) {
-		err = fail(c, "longer than %d bytes", RULES_NAME_MAX);
+		err = jpath_fail(c, "longer than %d bytes", RULES_NAME_MAX);
 		goto cleanup;
 	}
 	*out = strdup(json_string_value(v));
 	if (!*out)
 		err = -ENOMEM;
 cleanup:
-	path_pop(c, old);
+	jpath_pop(c, old);
 	return err;
 }
 
 /* A decimal written as a JSON string. */
-static int get_decimal(struct load_ctx *c, json_t *obj, const char *key, struct decimal *d,
+static int get_decimal(struct json_path *c, json_t *obj, const char *key, struct decimal *d,
 		       char *text, size_t textlen)
 {
 	json_t *v = json_object_get(obj, key);
 	size_t old;
 	int err;
 
-	old = path_push_key(c, key);
+	old = jpath_push_key(c, key);
 	if (!v) {
-		err = fail(c, "missing");
+		err = jpath_fail(c, "missing");
 		goto cleanup;
 	}
 	if (json_is_number(v)) {
 		/* jansson would hand us a double: 0.1 would not be 0.1 any more */
-		err = fail(c, "must be a string holding a decimal (\"%s\": \"1.5\", not 1.5)", key);
+		err = jpath_fail(c, "must be a string holding a decimal (\"%s\": \"1.5\", not 1.5)", key);
 		goto cleanup;
 	}
 	if (!json_is_string(v)) {
-		err = fail(c, "must be a string holding a decimal");
+		err = jpath_fail(c, "must be a string holding a decimal");
 		goto cleanup;
 	}
-	quote(text, textlen, json_string_value(v));
+	jpath_quote(text, textlen, json_string_value(v));
 	err = decimal_parse(d, json_string_value(v));
 	if (err == -EINVAL)
-		err = fail(c, "not a decimal: %s", text);
+		err = jpath_fail(c, "not a decimal: %s", text);
 	else if (err == -ERANGE)
-		err = fail(c, "out of range: %s", text);
+		err = jpath_fail(c, "out of range: %s", text);
 cleanup:
-	path_pop(c, old);
+	jpath_pop(c, old);
 	return err;
 }
 
-static int get_type(struct load_ctx *c, json_t *obj, enum rule_type *t)
+static int get_type(struct json_path *c, json_t *obj, enum rule_type *t)
 {
 	json_t *v = json_object_get(obj, "type");
 	char q[96];
 	size_t old;
 	int err = 0;
 
-	old = path_push_key(c, "type");
+	old = jpath_push_key(c, "type");
 	if (!v) {
-		err = fail(c, "missing (\"flat\" or \"rate\")");
+		err = jpath_fail(c, "missing (\"flat\" or \"rate\")");
 	} else if (!json_is_string(v)) {
-		err = fail(c, "must be a string: \"flat\" or \"rate\"");
+		err = jpath_fail(c, "must be a string: \"flat\" or \"rate\"");
 	} else if (strcmp(json_string_value(v), "flat") == 0) {
 		*t = RULE_FLAT;
 	} else if (strcmp(json_string_value(v), "rate") == 0) {
 		*t = RULE_RATE;
 	} else {
-		quote(q, sizeof(q), json_string_value(v));
-		err = fail(c, "unknown type %s (expected \"flat\" or \"rate\")", q);
+		jpath_quote(q, sizeof(q), json_string_value(v));
+		err = jpath_fail(c, "unknown type %s (expected \"flat\" or \"rate\")", q);
 	}
-	path_pop(c, old);
+	jpath_pop(c, old);
 	return err;
 }
 
 /* Checks that @d fits NUMERIC(12 + @places, @places), CloudKitty's column. */
-static int check_numeric(struct load_ctx *c, const char *key, const struct decimal *d,
+static int check_numeric(struct json_path *c, const char *key, const struct decimal *d,
 			 long places, const char *text, const char *column)
 {
-	size_t old = path_push_key(c, key);
+	size_t old = jpath_push_key(c, key);
 	int err = 0;
 
 	if (decimal_sign(d) != 0 && decimal_adjusted(d) >= COST_INT_DIGITS)
-		err = fail(c, "more than %d digits before the point: %s (CloudKitty stores it as %s)",
+		err = jpath_fail(c, "more than %d digits before the point: %s (CloudKitty stores it as %s)",
 			   COST_INT_DIGITS, text, column);
 	else if (!decimal_fits_places(d, places))
-		err = fail(c, "more than %ld digits after the point: %s (CloudKitty stores it as %s)",
+		err = jpath_fail(c, "more than %ld digits after the point: %s (CloudKitty stores it as %s)",
 			   places, text, column);
-	path_pop(c, old);
+	jpath_pop(c, old);
 	return err;
 }
 
@@ -309,7 +165,7 @@ static void rule_clear(struct rule *r)
 	free(r->project);
 }
 
-static int parse_rule(struct load_ctx *c, json_t *obj, enum rule_kind kind, struct rule *r)
+static int parse_rule(struct json_path *c, json_t *obj, enum rule_kind kind, struct rule *r)
 {
 	static const char *const mapping_keys[] = { "type", "cost", "value", "group", "project", NULL };
 	static const char *const threshold_keys[] = { "level", "type", "cost", "group", "project", NULL };
@@ -318,8 +174,8 @@ static int parse_rule(struct load_ctx *c, json_t *obj, enum rule_kind kind, stru
 	int err;
 
 	if (!json_is_object(obj))
-		return fail(c, "must be an object");
-	err = check_keys(c, obj, kind == KIND_THRESHOLD ? threshold_keys : mapping_keys);
+		return jpath_fail(c, "must be an object");
+	err = jpath_check_keys(c, obj, kind == KIND_THRESHOLD ? threshold_keys : mapping_keys);
 	if (err)
 		return err;
 	if (kind == KIND_THRESHOLD) {
@@ -327,9 +183,9 @@ static int parse_rule(struct load_ctx *c, json_t *obj, enum rule_kind kind, stru
 		if (err)
 			return err;
 		if (decimal_sign(&r->level) < 0) {
-			old = path_push_key(c, "level");
-			err = fail(c, "negative level: %s (it could never be reached)", text);
-			path_pop(c, old);
+			old = jpath_push_key(c, "level");
+			err = jpath_fail(c, "negative level: %s (it could never be reached)", text);
+			jpath_pop(c, old);
 			return err;
 		}
 		err = check_numeric(c, "level", &r->level, LEVEL_PLACES, text, "NUMERIC(20,8)");
@@ -346,15 +202,15 @@ static int parse_rule(struct load_ctx *c, json_t *obj, enum rule_kind kind, stru
 	if (err)
 		return err;
 	if (kind != KIND_THRESHOLD && r->type == RULE_FLAT && decimal_sign(&r->cost) < 0) {
-		old = path_push_key(c, "cost");
-		err = fail(c, "negative flat cost: %s (CloudKitty would silently ignore it)", text);
-		path_pop(c, old);
+		old = jpath_push_key(c, "cost");
+		err = jpath_fail(c, "negative flat cost: %s (CloudKitty would silently ignore it)", text);
+		jpath_pop(c, old);
 		return err;
 	}
 	if (kind == KIND_SERVICE_MAPPING && json_object_get(obj, "value")) {
-		old = path_push_key(c, "value");
-		err = fail(c, "a service mapping has no value (field mappings go under \"fields\")");
-		path_pop(c, old);
+		old = jpath_push_key(c, "value");
+		err = jpath_fail(c, "a service mapping has no value (field mappings go under \"fields\")");
+		jpath_pop(c, old);
 		return err;
 	}
 	if (kind == KIND_FIELD_MAPPING) {
@@ -362,9 +218,9 @@ static int parse_rule(struct load_ctx *c, json_t *obj, enum rule_kind kind, stru
 		if (err)
 			return err;
 		if (!r->value) {
-			old = path_push_key(c, "value");
-			err = fail(c, "missing (a field mapping matches on its value)");
-			path_pop(c, old);
+			old = jpath_push_key(c, "value");
+			err = jpath_fail(c, "missing (a field mapping matches on its value)");
+			jpath_pop(c, old);
 			return err;
 		}
 	}
@@ -428,7 +284,7 @@ static int cmp_key(const void *a, const void *b, void *arg)
  * repeats an earlier one's key in the same scope. Sorting keeps this
  * n log n: rules files with thousands of flavors exist.
  */
-static int check_duplicates(struct load_ctx *c, const struct rule_list *l, enum rule_kind kind,
+static int check_duplicates(struct json_path *c, const struct rule_list *l, enum rule_kind kind,
 			    const char *list_name)
 {
 	struct key_sort ks = { .l = l, .kind = kind };
@@ -462,27 +318,27 @@ static int check_duplicates(struct load_ctx *c, const struct rule_list *l, enum 
 		return 0;
 
 	b = &l->rules[i_dup];
-	quote(g, sizeof(g), b->group);
+	jpath_quote(g, sizeof(g), b->group);
 	if (b->project) {
-		quote(v, sizeof(v), b->project);
+		jpath_quote(v, sizeof(v), b->project);
 		snprintf(p, sizeof(p), " for project %s", v);
 	}
-	old = path_push_index(c, i_dup);
+	old = jpath_push_index(c, i_dup);
 	if (kind == KIND_SERVICE_MAPPING) {
-		err = fail(c, "second service mapping in group %s%s (the first is %s[%zu])", g, p,
+		err = jpath_fail(c, "second service mapping in group %s%s (the first is %s[%zu])", g, p,
 			   list_name, j_dup);
 	} else if (kind == KIND_FIELD_MAPPING) {
-		quote(v, sizeof(v), b->value);
-		err = fail(c, "value %s already mapped in group %s%s by %s[%zu]", v, g, p, list_name,
+		jpath_quote(v, sizeof(v), b->value);
+		err = jpath_fail(c, "value %s already mapped in group %s%s by %s[%zu]", v, g, p, list_name,
 			   j_dup);
 	} else {
-		err = fail(c, "same level as %s[%zu] in group %s%s", list_name, j_dup, g, p);
+		err = jpath_fail(c, "same level as %s[%zu] in group %s%s", list_name, j_dup, g, p);
 	}
-	path_pop(c, old);
+	jpath_pop(c, old);
 	return err;
 }
 
-static int parse_list(struct load_ctx *c, json_t *obj, const char *key, enum rule_kind kind,
+static int parse_list(struct json_path *c, json_t *obj, const char *key, enum rule_kind kind,
 		      struct rule_list *l)
 {
 	json_t *arr = json_object_get(obj, key);
@@ -491,9 +347,9 @@ static int parse_list(struct load_ctx *c, json_t *obj, const char *key, enum rul
 
 	if (!arr)
 		return 0;
-	old = path_push_key(c, key);
+	old = jpath_push_key(c, key);
 	if (!json_is_array(arr)) {
-		err = fail(c, "must be an array");
+		err = jpath_fail(c, "must be an array");
 		goto cleanup;
 	}
 	n = json_array_size(arr);
@@ -508,17 +364,17 @@ static int parse_list(struct load_ctx *c, json_t *obj, const char *key, enum rul
 		l->n_rules = n;
 	}
 	for (size_t i = 0; i < n; i++) {
-		size_t o = path_push_index(c, i);
+		size_t o = jpath_push_index(c, i);
 
 		l->rules[i].pos = i;
 		err = parse_rule(c, json_array_get(arr, i), kind, &l->rules[i]);
-		path_pop(c, o);
+		jpath_pop(c, o);
 		if (err)
 			goto cleanup;
 	}
 	err = check_duplicates(c, l, kind, key);
 cleanup:
-	path_pop(c, old);
+	jpath_pop(c, old);
 	return err;
 }
 
@@ -550,16 +406,16 @@ static void service_free(struct rules_service *s)
 	free(s->name);
 }
 
-static int parse_fields(struct load_ctx *c, json_t *fields, struct rules_service *s)
+static int parse_fields(struct json_path *c, json_t *fields, struct rules_service *s)
 {
 	static const char *const field_keys[] = { "mappings", "thresholds", NULL };
-	size_t old = path_push_key(c, "fields"), i = 0;
+	size_t old = jpath_push_key(c, "fields"), i = 0;
 	const char *fname;
 	json_t *fv;
 	int err = 0;
 
 	if (!json_is_object(fields)) {
-		err = fail(c, "must be an object");
+		err = jpath_fail(c, "must be an object");
 		goto cleanup;
 	}
 	s->fields = calloc(json_object_size(fields) ? json_object_size(fields) : 1, sizeof(*s->fields));
@@ -569,31 +425,31 @@ static int parse_fields(struct load_ctx *c, json_t *fields, struct rules_service
 	}
 	json_object_foreach(fields, fname, fv) {
 		struct rules_field *f = &s->fields[i++];
-		size_t o = path_push_key(c, fname);
+		size_t o = jpath_push_key(c, fname);
 
 		s->n_fields = i;
 		f->name = strdup(fname);
 		if (!f->name)
 			err = -ENOMEM;
 		else if (!*fname)
-			err = fail(c, "a field name must not be empty");
+			err = jpath_fail(c, "a field name must not be empty");
 		else if (strlen(fname) > RULES_NAME_MAX)
-			err = fail(c, "field name longer than %d bytes", RULES_NAME_MAX);
+			err = jpath_fail(c, "field name longer than %d bytes", RULES_NAME_MAX);
 		else if (!json_is_object(fv))
-			err = fail(c, "must be an object");
-		else if (!(err = check_keys(c, fv, field_keys)) &&
+			err = jpath_fail(c, "must be an object");
+		else if (!(err = jpath_check_keys(c, fv, field_keys)) &&
 			 !(err = parse_list(c, fv, "mappings", KIND_FIELD_MAPPING, &f->mappings)))
 			err = parse_list(c, fv, "thresholds", KIND_THRESHOLD, &f->thresholds);
-		path_pop(c, o);
+		jpath_pop(c, o);
 		if (err)
 			break;
 	}
 cleanup:
-	path_pop(c, old);
+	jpath_pop(c, old);
 	return err;
 }
 
-static int parse_service(struct load_ctx *c, const char *name, json_t *obj, struct rules_service *s)
+static int parse_service(struct json_path *c, const char *name, json_t *obj, struct rules_service *s)
 {
 	static const char *const service_keys[] = { "mappings", "thresholds", "fields", NULL };
 	json_t *fields;
@@ -603,12 +459,12 @@ static int parse_service(struct load_ctx *c, const char *name, json_t *obj, stru
 	if (!s->name)
 		return -ENOMEM;
 	if (!*name)
-		return fail(c, "a service name must not be empty");
+		return jpath_fail(c, "a service name must not be empty");
 	if (strlen(name) > RULES_NAME_MAX)
-		return fail(c, "service name longer than %d bytes", RULES_NAME_MAX);
+		return jpath_fail(c, "service name longer than %d bytes", RULES_NAME_MAX);
 	if (!json_is_object(obj))
-		return fail(c, "must be an object");
-	if ((err = check_keys(c, obj, service_keys)) ||
+		return jpath_fail(c, "must be an object");
+	if ((err = jpath_check_keys(c, obj, service_keys)) ||
 	    (err = parse_list(c, obj, "mappings", KIND_SERVICE_MAPPING, &s->mappings)) ||
 	    (err = parse_list(c, obj, "thresholds", KIND_THRESHOLD, &s->thresholds)))
 		return err;
@@ -884,7 +740,7 @@ void rules_free(struct rules *r)
 	free(r);
 }
 
-static int rules_from_json(struct load_ctx *c, json_t *root, struct rules *r)
+static int rules_from_json(struct json_path *c, json_t *root, struct rules *r)
 {
 	static const char *const top_keys[] = { "services", NULL };
 	json_t *services, *sv;
@@ -893,18 +749,18 @@ static int rules_from_json(struct load_ctx *c, json_t *root, struct rules *r)
 	int err;
 
 	if (!json_is_object(root))
-		return fail(c, "must be an object with \"services\"");
-	err = check_keys(c, root, top_keys);
+		return jpath_fail(c, "must be an object with \"services\"");
+	err = jpath_check_keys(c, root, top_keys);
 	if (err)
 		return err;
 	services = json_object_get(root, "services");
-	old = path_push_key(c, "services");
+	old = jpath_push_key(c, "services");
 	if (!services) {
-		err = fail(c, "missing");
+		err = jpath_fail(c, "missing");
 		goto cleanup;
 	}
 	if (!json_is_object(services)) {
-		err = fail(c, "must be an object");
+		err = jpath_fail(c, "must be an object");
 		goto cleanup;
 	}
 	r->services = calloc(json_object_size(services) ? json_object_size(services) : 1,
@@ -914,11 +770,11 @@ static int rules_from_json(struct load_ctx *c, json_t *root, struct rules *r)
 		goto cleanup;
 	}
 	json_object_foreach(services, name, sv) {
-		size_t o = path_push_key(c, name);
+		size_t o = jpath_push_key(c, name);
 
 		r->n_services = ++i;
 		err = parse_service(c, name, sv, &r->services[i - 1]);
-		path_pop(c, o);
+		jpath_pop(c, o);
 		if (err)
 			goto cleanup;
 	}
@@ -928,21 +784,20 @@ static int rules_from_json(struct load_ctx *c, json_t *root, struct rules *r)
 		goto cleanup;
 	err = rules_for_each_list(r, build_views, r);
 cleanup:
-	path_pop(c, old);
+	jpath_pop(c, old);
 	return err;
 }
 
 static int rules_load_buf(const char *buf, size_t len, struct rules **out, char *err, size_t errlen)
 {
-	struct load_ctx c = { .err = err, .errlen = errlen };
+	struct json_path c;
 	struct rules *r = NULL;
 	json_error_t jerr;
 	json_t *root = NULL;
 	int rc;
 
 	*out = NULL;
-	if (errlen)
-		err[0] = '\0';
+	jpath_init(&c, err, errlen);
 	/* duplicate keys would silently drop a service or field: refuse them */
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {

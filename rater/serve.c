@@ -1,6 +1,9 @@
 #include "rater/serve.h"
 #include "rater/ingest.h"
+#include "rater/metrics_map.h"
+#include "rater/privdrop.h"
 #include "rater/rstore.h"
+#include "rater/rules.h"
 #include "wire/msg.h"
 #include "wire/tls.h"
 
@@ -21,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -581,15 +585,97 @@ static int fds_open(struct server *srv)
 	return 0;
 }
 
+/* ---- privileges ---------------------------------------------------------------------------- */
+
+/*
+ * Decides, before anything is opened, who the server will run as: *@sw is
+ * set when it must switch to *@u later. Root without a user is refused
+ * unless allow_root says otherwise.
+ */
+static int identity_plan(const struct rater_config *cfg, struct privdrop_user *u, bool *sw)
+{
+	int err;
+
+	*sw = false;
+	if (geteuid() != 0) {
+		if (cfg->user[0] && (privdrop_lookup(cfg->user, u) || u->uid != geteuid()))
+			slog(RLOG_INFO, "started as uid %u, not root: running as such (user = %s is "
+			     "for a start as root)", (unsigned)geteuid(), cfg->user);
+		return 0;
+	}
+	if (!cfg->user[0]) {
+		if (cfg->allow_root) {
+			slog(RLOG_WARN, "running as root (allow_root = yes): a flaw in the TLS or batch "
+			     "code would give the attacker root");
+			return 0;
+		}
+		slog(RLOG_ERR, "started as root without [rater] user: set user = ACCOUNT (an "
+		     "unprivileged account to switch to once the store and socket are open), or "
+		     "allow_root = yes to keep root");
+		return -EPERM;
+	}
+	err = privdrop_lookup(cfg->user, u);
+	if (err) {
+		slog(RLOG_ERR, "[rater] user %s: %s", cfg->user, err == -ENOENT ?
+		     "no such user (create a system account, e.g. useradd --system hvrater)" :
+		     strerror(-err));
+		return err == -ENOENT ? -EINVAL : err;
+	}
+	if (u->uid == 0) {
+		slog(RLOG_ERR, "[rater] user %s has uid 0: give an unprivileged account", cfg->user);
+		return -EINVAL;
+	}
+	*sw = true;
+	return 0;
+}
+
+static const char *const store_files[] = { "", "/data.mdb", "/lock.mdb" };
+#define N_STORE_FILES (sizeof(store_files) / sizeof(store_files[0]))
+
+/* Which of the store's directory and files do not exist yet. */
+static void store_missing(const char *dir, bool missing[N_STORE_FILES])
+{
+	char path[RATER_PATH_MAX + 16];
+	struct stat st;
+
+	for (size_t i = 0; i < N_STORE_FILES; i++) {
+		snprintf(path, sizeof(path), "%s%s", dir, store_files[i]);
+		missing[i] = stat(path, &st) < 0 && errno == ENOENT;
+	}
+}
+
+/* What this start created of the store belongs to the account the server runs as. */
+static int store_give(const char *dir, const bool missing[N_STORE_FILES],
+		      const struct privdrop_user *u)
+{
+	char path[RATER_PATH_MAX + 16];
+
+	for (size_t i = 0; i < N_STORE_FILES; i++) {
+		if (!missing[i])
+			continue;
+		snprintf(path, sizeof(path), "%s%s", dir, store_files[i]);
+		if (chown(path, u->uid, u->gid) < 0) {
+			slog(RLOG_ERR, "cannot give %s to user %s: %s", path, u->name, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 int serve_run(const struct rater_config *cfg)
 {
 	struct server srv = { .cfg = cfg, .ep = -1, .lfd = -1, .sig_fd = -1, .tick_fd = -1 };
 	struct rstore_opts ro = { .max_bytes = cfg->store_max_bytes, .period = cfg->period };
 	struct epoll_event evs[EVENTS_MAX];
-	char why[TLS_WHY_MAX];
+	char why[TLS_WHY_MAX], who_txt[128];
+	struct privdrop_user user;
+	bool sw, missing[N_STORE_FILES];
 	int err;
 
 	log_level_now = cfg->log_level;
+	if ((err = identity_plan(cfg, &user, &sw)))
+		goto out;
+	store_missing(cfg->store, missing);
 	err = tls_config_open(&srv.tls, TLS_SERVER, cfg->ca, cfg->cert, cfg->key, why, sizeof(why));
 	if (err) {
 		slog(RLOG_ERR, "TLS: %s", why);
@@ -608,6 +694,8 @@ int serve_run(const struct rater_config *cfg)
 			slog(RLOG_ERR, "cannot open store %s: %s", cfg->store, rstore_strerror(err));
 		goto out;
 	}
+	if (sw && (err = store_give(cfg->store, missing, &user)))
+		goto out;
 	nofile_raise(cfg->max_hosts);
 	if ((err = listen_open(cfg->listen, &srv.lfd)))
 		goto out;
@@ -615,9 +703,22 @@ int serve_run(const struct rater_config *cfg)
 		slog(RLOG_ERR, "cannot set up epoll, signals and timer: %s", strerror(-err));
 		goto out;
 	}
+	/* everything that needs root is open: give it up before the first peer byte */
+	err = sw ? privdrop_switch(&user) : geteuid() != 0 ? privdrop_caps() : 0;
+	if (err) {
+		slog(RLOG_ERR, "cannot %s: %s", sw ? "switch to the configured user" :
+		     "drop capabilities", strerror(-err));
+		goto out;
+	}
+	if (sw)
+		snprintf(who_txt, sizeof(who_txt), "user %s (uid %u, gid %u), no capabilities",
+			 user.name, (unsigned)user.uid, (unsigned)user.gid);
+	else
+		snprintf(who_txt, sizeof(who_txt), "uid %u%s", (unsigned)geteuid(),
+			 geteuid() ? ", no capabilities" : " (root: allow_root = yes)");
 	slog(RLOG_INFO, "listening on %s (TLS 1.2, ECDHE + AES-GCM, client certificates from %s), "
-	     "store %s, period %u s, idle timeout %u s, max %u hosts", cfg->listen, cfg->ca,
-	     cfg->store, rstore_period(srv.rs), cfg->idle_timeout, cfg->max_hosts);
+	     "store %s, period %u s, idle timeout %u s, max %u hosts, as %s", cfg->listen, cfg->ca,
+	     cfg->store, rstore_period(srv.rs), cfg->idle_timeout, cfg->max_hosts, who_txt);
 	while (!srv.stop) {
 		int n = epoll_wait(srv.ep, evs, EVENTS_MAX, -1);
 
@@ -680,12 +781,39 @@ static void usage_serve(FILE *f)
 	      "\n"
 	      "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ";\n"
 	      "                     every key in rater/hvrater.conf.sample)\n"
-	      "  -n, --check        check the configuration, print it in canonical form, exit\n"
+	      "  -n, --check        check the configuration (and the [rating] rules and metrics\n"
+	      "                     files it names), print it in canonical form, exit\n"
 	      "  -h, --help         show this help\n"
 	      "\n"
 	      "Runs in the foreground and logs to stderr; SIGTERM or SIGINT stop it.\n"
+	      "Started as root it switches to [rater] user once its store, key and socket are\n"
+	      "open (no capabilities, no_new_privs); without a user it refuses to run as root\n"
+	      "unless allow_root = yes.\n"
 	      "Exit status: 0 clean stop, 1 failure, 2 bad usage.\n",
 	      f);
+}
+
+/* -n: the configuration in canonical form, and the [rating] files it names checked too. */
+static int config_check(const struct rater_config *cfg)
+{
+	struct metrics_map *m = NULL;
+	struct rules *r = NULL;
+	char msg[1024];
+	int rc = 0;
+
+	if (cfg->rules[0] && rules_load_file(cfg->rules, &r, msg, sizeof(msg))) {
+		fprintf(stderr, "hvrater serve: [rating] rules %s: %s\n", cfg->rules, msg);
+		rc = 1;
+	}
+	if (cfg->metrics[0] && metrics_map_load_file(cfg->metrics, &m, msg, sizeof(msg))) {
+		fprintf(stderr, "hvrater serve: [rating] metrics %s: %s\n", cfg->metrics, msg);
+		rc = 1;
+	}
+	rules_free(r);
+	metrics_map_free(m);
+	if (!rc)
+		rater_config_print(cfg, stdout);
+	return rc;
 }
 
 int rater_cmd_serve(int argc, char **argv)
@@ -719,9 +847,7 @@ int rater_cmd_serve(int argc, char **argv)
 		fprintf(stderr, "hvrater serve: %s\n", err);
 		return 1;
 	}
-	if (check) {
-		rater_config_print(&cfg, stdout);
-		return 0;
-	}
+	if (check)
+		return config_check(&cfg);
 	return serve_run(&cfg) ? 1 : 0;
 }

@@ -7,7 +7,9 @@
 #                                    hvrater has `serve`; else prints why on stdout
 #   rater_start [key=value...]       write $HV_TMP/rater.conf (listen on $RATER_PORT,
 #                                    store $HV_TMP/rater.store) and start hvrater serve;
-#                                    waits until it listens
+#                                    waits until it listens. As root it runs as user
+#                                    $RATER_USER (default nobody) unless the keys name a
+#                                    user or allow_root; keys for [rating] go as rating.KEY=V
 #   rater_spawn                      start it again from rater.conf (after a kill)
 #   rater_stop [SIGNAL]              signal it (TERM) and reap it
 #   rater_host_field HOST COLUMN     one column of `hvrater hosts --format csv` for HOST
@@ -50,8 +52,10 @@ uplink_supported() {
 }
 
 rater_start() {
-	local kv
+	local kv rating=() who=
 	[ -n "$RATER_PORT" ] || RATER_PORT=$(uplink_port) || { echo "no free port" >&2; return 1; }
+	# hvrater serve refuses to stay root: it switches to this user once its socket is open
+	[ "$(id -u)" -eq 0 ] && who=${RATER_USER:-nobody}
 	{
 		echo "[rater]"
 		echo "listen = 127.0.0.1:$RATER_PORT"
@@ -59,7 +63,16 @@ rater_start() {
 		echo "ca = $HV_TMP/pki/ca.pem"
 		echo "cert = $HV_TMP/pki/rater.pem"
 		echo "key = $HV_TMP/pki/rater.key"
-		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+		for kv in "$@"; do
+			case ${kv%%=*} in
+			rating.*) rating+=("${kv#rating.}") ;;
+			user | allow_root) who=; echo "${kv%%=*} = ${kv#*=}" ;;
+			*) echo "${kv%%=*} = ${kv#*=}" ;;
+			esac
+		done
+		[ -z "$who" ] || echo "user = $who"
+		[ ${#rating[@]} -eq 0 ] || echo "[rating]"
+		for kv in "${rating[@]}"; do echo "${kv%%=*} = ${kv#*=}"; done
 	} >"$HV_TMP/rater.conf"
 	rater_spawn
 }

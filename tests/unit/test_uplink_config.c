@@ -167,10 +167,11 @@ static void test_rater_sample(void **state)
 		skip(); /* run from another directory */
 	assert_int_equal(getdelim(&text, &len, '\0', f) > 0, 1);
 	fclose(f);
-	/* the sample leaves ca, cert and key commented (no default): add them */
+	/* the sample leaves ca, cert and key commented (no default): add them
+	 * (in [rater]: the sample ends with another section) */
 	text = realloc(text, strlen(text) + 64);
 	assert_non_null(text);
-	strcat(text, "ca = /c\ncert = /r\nkey = /k\n");
+	strcat(text, "[rater]\nca = /c\ncert = /r\nkey = /k\n");
 	assert_int_equal(rater_config_parse_string(&c, "sample", text, err), 0);
 	rater_config_defaults(&d);
 	strcpy(d.ca, "/c");
