@@ -338,7 +338,8 @@ static bool chunk_empty(const uint8_t *chunk)
 /* Writes the touched chunks, in key order; an emptied chunk is deleted. */
 static int chunks_flush(struct bslot_table *t, MDB_txn *txn)
 {
-	qsort(t->dirty, t->n_dirty, sizeof(*t->dirty), u32_cmp);
+	if (t->n_dirty > 1) /* qsort's base must not be NULL, even for no elements */
+		qsort(t->dirty, t->n_dirty, sizeof(*t->dirty), u32_cmp);
 	for (size_t i = 0; i < t->n_dirty; i++) {
 		uint32_t n = t->dirty[i];
 		uint8_t kb[4];
