@@ -175,6 +175,27 @@ void sampler_close(struct sampler *s);
 /* Takes one frame ending now and commits it. Returns 0 or -errno (logged). */
 int sampler_tick(struct sampler *s, int64_t now_ns);
 
+/* The sources' health as of the last tick (the status text says the same). */
+struct sampler_health {
+	bool libvirt_connected;
+	bool cpu_bpf, disk_bpf, net_bpf;          /* the program is loaded and attached by us */
+	bool cpu_pinned, disk_pinned, net_pinned; /* its pin is in bpf_pin_dir (survives a restart) */
+	uint32_t taps_wanted, taps_attached;      /* VM taps named in XML / with our filters on */
+};
+
+/*
+ * Called after each committed frame, in the sampler's thread (the uplink's
+ * store lock held), with the frame, the VM table as it was metered (stopped
+ * VMs of the frame included), the sources' health and the status text
+ * committed with the frame. It must not keep pointers into them.
+ */
+typedef void (*sampler_publish_fn)(void *arg, const struct frame *f, struct vm *const *vms,
+				   size_t n_vms, const struct sampler_health *health,
+				   const char *status);
+void sampler_set_publish(struct sampler *s, sampler_publish_fn fn, void *arg);
+/* Replaces the energy source between ticks (SIGHUP: new [bmc] settings). */
+void sampler_set_energy(struct sampler *s, struct energy_meter *e);
+
 /* ---- time ----------------------------------------------------------------- */
 int64_t realtime_ns(void);
 

@@ -11,6 +11,7 @@
 
 #include <ini.h>
 
+#include "daemon/prom_http.h"
 #include "ipmi/bmc.h"
 
 void config_defaults(struct config *c)
@@ -142,7 +143,39 @@ struct parse_ctx {
 	int line;
 	char *err;
 	int failed;
+	int prom_listen_line;  /* where [prometheus] listen was set, for the check at the end */
 };
+
+/*
+ * inih reads lines into a fixed buffer of @num bytes: a longer line would
+ * come back cut in two, its tail parsed as a line of its own; refuse it.
+ * inih also takes an indented line for the continuation of the previous
+ * key's value and hands it over as a new value of that key ("  interval = 5"
+ * after "store = x" set store to "interval = 5"): our values are one line
+ * each, so an indented line is read as if it were not indented.
+ */
+static char *line_checked(struct parse_ctx *p, char *str, int num)
+{
+	size_t n = strlen(str), blanks = strspn(str, " \t");
+
+	if (n + 1 == (size_t)num && str[n - 1] != '\n') {
+		/* the buffer is full: the line fits only if its newline or the end comes next */
+		int next = p->fp ? getc(p->fp) : (unsigned char)p->text[p->off];
+		int at_end = p->fp ? next == EOF : next == '\0';
+
+		if (next == '\n') {
+			if (!p->fp)
+				p->off++;
+		} else if (!at_end) {
+			if (!p->failed++)
+				snprintf(p->err, CONFIG_ERR_MAX, "%s:%d: line longer than %d characters",
+					 p->name, p->line, num - 1);
+			return NULL; /* stops inih; the caller sees p->failed */
+		}
+	}
+	memmove(str, str + blanks, n - blanks + 1);
+	return str;
+}
 
 static char *line_reader(char *str, int num, void *stream)
 {
@@ -166,7 +199,7 @@ static char *line_reader(char *str, int num, void *stream)
 		str[n] = '\0';
 	}
 	p->line++;
-	return str;
+	return line_checked(p, str, num);
 }
 
 static int fail(struct parse_ctx *p, const char *section, const char *key, const char *fmt, ...)
@@ -347,6 +380,28 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			strcpy(c->net_classes, value);
 			return 1;
 		}
+	} else if (strcmp(section, "prometheus") == 0) {
+		if (strcmp(key, "listen") == 0) {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+			bool loopback;
+			char why[160];
+
+			/* empty: the endpoint is off */
+			if (value[0] && prom_listen_parse(value, &ss, &sl, &loopback, why, sizeof(why)))
+				return fail(p, section, key, "%s", why);
+			p->prom_listen_line = p->line;
+			return set_opt_str(p, section, key, value, c->prom_listen, sizeof(c->prom_listen));
+		}
+		if (strcmp(key, "allow_remote") == 0) {
+			if (strcmp(value, "yes") == 0)
+				c->prom_allow_remote = true;
+			else if (strcmp(value, "no") == 0)
+				c->prom_allow_remote = false;
+			else
+				return fail(p, section, key, "must be yes or no: '%s'", value);
+			return 1;
+		}
 	} else if (strcmp(section, "uplink") == 0) {
 		char why[256];
 		int rc = uplink_config_key(&c->uplink, key, value, why, sizeof(why));
@@ -372,6 +427,21 @@ static int parse(struct parse_ctx *p)
 		if (uplink_config_check(&p->c->uplink, why, sizeof(why))) {
 			snprintf(p->err, CONFIG_ERR_MAX, "%s: [uplink] %s", p->name, why);
 			return -EINVAL;
+		}
+		/* the endpoint names every VM and project and has no authentication */
+		if (p->c->prom_listen[0] && !p->c->prom_allow_remote) {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+			bool loopback = false;
+
+			prom_listen_parse(p->c->prom_listen, &ss, &sl, &loopback, why, sizeof(why));
+			if (!loopback) {
+				snprintf(p->err, CONFIG_ERR_MAX,
+					 "%s:%d: [prometheus] listen: %s is not a loopback address "
+					 "(set allow_remote = yes to serve other hosts)",
+					 p->name, p->prom_listen_line, p->c->prom_listen);
+				return -EINVAL;
+			}
 		}
 		return 0;
 	}
@@ -448,6 +518,136 @@ void config_print(const struct config *c, FILE *out)
 	fprintf(out, "idle_watts = %u\n", c->idle_watts);
 	fprintf(out, "\n[network]\n");
 	fprintf(out, "classes = %s\n", c->net_classes);
+	fprintf(out, "\n[prometheus]\n");
+	fprintf(out, "listen = %s\n", c->prom_listen);
+	fprintf(out, "allow_remote = %s\n", c->prom_allow_remote ? "yes" : "no");
 	fputc('\n', out);
 	uplink_config_print(&c->uplink, out);
+}
+
+/* One "key = value" of config_print's output, with the section it is in. */
+struct printed_key {
+	char section[16];
+	char key[32];
+	const char *value; /* into the printed text, up to the newline */
+	size_t value_len;
+};
+
+/* Walks config_print's text: *pos advances past the next key line. 0 at the end. */
+static int next_key(const char *text, size_t *pos, char *section, size_t seclen,
+		    struct printed_key *k)
+{
+	while (text[*pos]) {
+		const char *line = text + *pos, *eol = strchr(line, '\n'), *eq;
+		size_t n = eol ? (size_t)(eol - line) : strlen(line);
+
+		*pos += n + (eol != NULL);
+		if (n >= 2 && line[0] == '[') {
+			snprintf(section, seclen, "%.*s", (int)(n - 2), line + 1);
+			continue;
+		}
+		eq = memchr(line, '=', n);
+		if (!eq || eq == line)
+			continue;
+		snprintf(k->section, sizeof(k->section), "%s", section);
+		snprintf(k->key, sizeof(k->key), "%.*s", (int)(eq - line - 1), line);
+		k->value = eq + 1 + (eq[1] == ' ');
+		k->value_len = (size_t)(line + n - k->value);
+		return 1;
+	}
+	return 0;
+}
+
+static enum config_apply apply_kind(const char *section, const char *key)
+{
+	if (strcmp(section, "agent") == 0 && strcmp(key, "log_level") == 0)
+		return CONFIG_APPLY_LOG;
+	if (strcmp(section, "bmc") == 0)
+		return CONFIG_APPLY_BMC;
+	return CONFIG_APPLY_RESTART;
+}
+
+static char *print_to_string(const struct config *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	config_print(c, f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int config_diff(const struct config *old, const struct config *new, struct config_change *out,
+		size_t cap)
+{
+	char *a = print_to_string(old), *b = print_to_string(new);
+	char sa[16] = "", sb[16] = "";
+	size_t pa = 0, pb = 0;
+	struct printed_key ka, kb;
+	int n = -ENOMEM;
+
+	if (!a || !b)
+		goto out;
+	n = 0;
+	/* the same function printed both: the same keys in the same order */
+	while (next_key(a, &pa, sa, sizeof(sa), &ka) && next_key(b, &pb, sb, sizeof(sb), &kb)) {
+		bool differ = ka.value_len != kb.value_len || memcmp(ka.value, kb.value, ka.value_len);
+		bool secret = strcmp(ka.section, "bmc") == 0 && strcmp(ka.key, "password") == 0;
+
+		/* the password prints as "(set, not shown)": compare the real ones */
+		if (secret)
+			differ = strcmp(old->bmc_password, new->bmc_password) != 0;
+		if (!differ)
+			continue;
+		if ((size_t)n < cap) {
+			struct config_change *c = &out[n];
+
+			snprintf(c->section, sizeof(c->section), "%s", ka.section);
+			snprintf(c->key, sizeof(c->key), "%s", ka.key);
+			snprintf(c->before, sizeof(c->before), "%.*s", (int)ka.value_len, ka.value);
+			snprintf(c->after, sizeof(c->after), "%.*s", (int)kb.value_len, kb.value);
+			if (secret) {
+				snprintf(c->before, sizeof(c->before), "%s", old->bmc_password[0] ? "(not shown)" : "");
+				snprintf(c->after, sizeof(c->after), "%s", new->bmc_password[0] ? "(not shown)" : "");
+			}
+			c->apply = apply_kind(ka.section, ka.key);
+		}
+		n++;
+	}
+out:
+	free(a);
+	free(b);
+	return n;
+}
+
+void config_apply(struct config *dst, const struct config *src, enum config_apply what)
+{
+	if (what == CONFIG_APPLY_LOG) {
+		dst->log_level = src->log_level;
+		return;
+	}
+	if (what != CONFIG_APPLY_BMC)
+		return;
+#define COPY(field) memcpy(&dst->field, &src->field, sizeof(dst->field))
+	COPY(bmc_driver);
+	COPY(bmc_host);
+	COPY(bmc_port);
+	COPY(bmc_user);
+	COPY(bmc_password);
+	COPY(bmc_password_file);
+	COPY(bmc_cipher_suite);
+	COPY(bmc_privilege);
+	COPY(bmc_workarounds);
+	COPY(bmc_timeout_ms);
+	COPY(bmc_poll_ms);
+	COPY(bmc_map);
+	COPY(bmc_maps_dir);
+	COPY(idle_watts);
+#undef COPY
 }

@@ -8,6 +8,8 @@
 #ifndef HV_DAEMON_CONFIG_H
 #define HV_DAEMON_CONFIG_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -50,6 +52,9 @@ struct config {
 	uint32_t idle_watts;       /* host idle power for apportioning, 0 */
 	/* [network] */
 	char net_classes[CONFIG_PATH_MAX]; /* class file; "" (default): all traffic is "default" */
+	/* [prometheus] — the opt-in /metrics endpoint */
+	char prom_listen[64];      /* "" (default): off; "127.0.0.1:9177", "[::1]:9177" */
+	bool prom_allow_remote;    /* a non-loopback listen address needs it; default no */
 	/* [uplink] */
 	struct uplink_config uplink;
 };
@@ -86,5 +91,35 @@ int parse_duration(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Writes @secs in the largest unit that divides it ("30d", "90m", "7s") into @buf. */
 void duration_format(uint64_t secs, char *buf, size_t len);
+
+/*
+ * What a SIGHUP can apply without a restart. Everything else (store,
+ * interval, host_id, BPF, libvirt, uplink, prometheus, the path of the class
+ * file...) is kept as it is and reported as needing one.
+ */
+enum config_apply {
+	CONFIG_APPLY_LOG = 1,      /* [agent] log_level */
+	CONFIG_APPLY_BMC,          /* any [bmc] key: the BMC reader is replaced */
+	CONFIG_APPLY_RESTART,      /* not applied until hvmeterd restarts */
+};
+
+struct config_change {
+	char section[16];
+	char key[32];
+	char before[CONFIG_PATH_MAX]; /* canonical values as config_print writes them; */
+	char after[CONFIG_PATH_MAX];  /* a password is never shown */
+	enum config_apply apply;
+};
+
+/*
+ * Lists the keys whose values differ between @old and @new (in config_print
+ * order), at most @cap of them in @out. Returns how many differ (may exceed
+ * @cap), or -ENOMEM.
+ */
+int config_diff(const struct config *old, const struct config *new, struct config_change *out,
+		size_t cap);
+
+/* Copies from @src into @dst the keys of one kind (CONFIG_APPLY_LOG or _BMC). */
+void config_apply(struct config *dst, const struct config *src, enum config_apply what);
 
 #endif

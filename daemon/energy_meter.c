@@ -216,3 +216,8 @@ void energy_meter_status(struct energy_meter *m, char *buf, size_t len)
 		 st.info.map, st.info.source, st.reads, st.failures, st.last_latency_us,
 		 st.last_error[0] ? " last_error=" : "", st.last_error);
 }
+
+void energy_meter_reader_status(struct energy_meter *m, struct power_reader_status *st)
+{
+	power_reader_get_status(m->reader, st);
+}

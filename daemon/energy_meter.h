@@ -50,5 +50,8 @@ void energy_meter_take(struct energy_meter *m, struct energy_take *out);
 void energy_meter_committed(struct energy_meter *m);
 /* One line for `hvmeter status`. */
 void energy_meter_status(struct energy_meter *m, char *buf, size_t len);
+/* The BMC reader's state, counters and last good read (CLOCK_MONOTONIC). */
+struct power_reader_status;
+void energy_meter_reader_status(struct energy_meter *m, struct power_reader_status *st);
 
 #endif

@@ -13,9 +13,12 @@
 #include "daemon/log.h"
 #include "daemon/uplink.h"
 #include "daemon/privilege.h"
+#include "daemon/prom_http.h"
+#include "daemon/prom_metrics.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,7 +35,6 @@
 #include <linux/capability.h>
 #include <libvirt/libvirt.h>
 
-#define HVMETER_VERSION "0.1.0"
 #define DEFAULT_CONFIG "/etc/hvmeter/hvmeterd.conf"
 
 static volatile int stop_requested;
@@ -45,8 +47,16 @@ struct agent {
 	struct disk_bpf *disk;
 	struct netmeter *net;
 	struct energy_meter *energy;
+	/* SIGHUP's new [bmc] settings: energy_next (NULL: none) takes over right
+	 * after the next committed frame, so no interval has two readers or none */
+	struct energy_meter *energy_next;
+	bool energy_swap;
 	struct discovery *disc;
 	struct sampler *sampler;
+	struct prom_metrics *prom;   /* NULL: no Prometheus endpoint */
+	struct prom_http *prom_http;
+	int64_t tick_start_ns;
+	const char *config_path;
 	int sig_fd, timer_fd, lock_fd;
 	int failed;
 };
@@ -58,7 +68,8 @@ static void usage(FILE *out)
 		"  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
 		"  -f       stay in the foreground and log to stderr\n"
 		"  -n       check the configuration, print it in canonical form, exit\n"
-		"  -V       print the version and exit\n");
+		"  -V       print the version and exit (also --version)\n"
+		"  -h       print this help (also --help)\n");
 }
 
 /* One clear line on stderr for start-up failures, whatever the log target. */
@@ -100,18 +111,62 @@ static int timer_arm(int fd, uint32_t interval)
 	return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ? -errno : 0;
 }
 
+/*
+ * Right after a committed frame the old BMC reader's energy is all in the
+ * ledger. The new reader has polled since the SIGHUP; what it integrated
+ * so far covers time the old one already billed, so it is dropped and the
+ * new one counts from now. Returns the old reader, to close outside the
+ * store lock (closing waits for a BMC call in progress).
+ */
+static struct energy_meter *energy_swap(struct agent *a)
+{
+	struct energy_meter *old = a->energy;
+
+	if (a->energy_next) {
+		struct energy_take t;
+
+		energy_meter_take(a->energy_next, &t);
+		energy_meter_committed(a->energy_next);
+	}
+	a->energy = a->energy_next;
+	a->energy_next = NULL;
+	a->energy_swap = false;
+	sampler_set_energy(a->sampler, a->energy);
+	log_info("BMC: new settings in force from this frame on (%s)",
+		 a->energy ? "energy metered" : "driver none: no energy metering");
+	return old;
+}
+
 static void on_timer(int watch, int fd, int events, void *opaque)
 {
 	struct agent *a = opaque;
+	struct energy_meter *retired = NULL;
 	uint64_t expirations;
 
 	if (read(fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 		return;
 	/* the uplink's store writes are serialised with ours (store.h) */
 	uplink_store_lock(a->uplink);
-	sampler_tick(a->sampler, realtime_ns());
+	a->tick_start_ns = realtime_ns();
+	if (sampler_tick(a->sampler, a->tick_start_ns) == 0 && a->energy_swap)
+		retired = energy_swap(a);
 	uplink_store_unlock(a->uplink);
+	energy_meter_close(retired);
 	uplink_notify(a->uplink);
+}
+
+/* The sampler's publish step: the Prometheus snapshot follows every frame. */
+static void on_frame(void *arg, const struct frame *f, struct vm *const *vms, size_t n_vms,
+		     const struct sampler_health *health, const char *status)
+{
+	struct agent *a = arg;
+	struct prom_feed_sources src = { .st = a->store, .energy = a->energy,
+					 .tick_start_ns = a->tick_start_ns };
+	int err = prom_feed_frame(a->prom, &src, f, vms, n_vms, health, status);
+
+	if (err)
+		log_warn("prometheus: metrics not updated for frame %" PRIu64 ": %s", f->seq,
+			 strerror(-err));
 }
 
 static void on_links(int watch, int fd, int events, void *opaque)
@@ -119,20 +174,119 @@ static void on_links(int watch, int fd, int events, void *opaque)
 	netmeter_process(opaque);
 }
 
-/* SIGHUP: traffic classes reload without losing a count; the rest of the
- * configuration needs a restart. */
-static void reload(struct agent *a)
+/* Traffic classes: the class file in force is read again (its path is a
+ * restart key). Counting never stops; a bad file changes nothing. */
+static bool reload_classes(struct agent *a)
 {
 	char err[CONFIG_ERR_MAX];
 
 	if (!a->net) {
 		log_info("SIGHUP: no traffic classes to reload (network metering is off)");
-		return;
+		return false;
 	}
-	if (netmeter_reload(a->net, err, sizeof(err)))
+	if (netmeter_reload(a->net, err, sizeof(err))) {
 		log_err("SIGHUP: class file refused, previous classes stay in force: %s", err);
-	else
-		log_info("SIGHUP: traffic classes reloaded (%s)", netmeter_classes_id(a->net));
+		return false;
+	}
+	log_info("SIGHUP: traffic classes reloaded (%s)", netmeter_classes_id(a->net));
+	return true;
+}
+
+/* Appends ", @item" (or @item to an empty list); a list that would not fit is cut. */
+static void list_add(char *list, size_t len, const char *item)
+{
+	size_t used = strlen(list);
+
+	snprintf(list + used, len - used, "%s%s", used ? ", " : "", item);
+}
+
+/* A new BMC reader starts now and takes over after the next frame (energy_swap). */
+static bool reload_bmc(struct agent *a, const struct config *next, const char *keys)
+{
+	struct energy_meter *m = NULL;
+	char err[CONFIG_ERR_MAX];
+	int rc;
+
+	/* the SDR cache stays in the store in force, whatever the new file says */
+	rc = energy_meter_open(&m, next, a->cfg.store, err, sizeof(err));
+	if (rc) {
+		log_err("SIGHUP: BMC settings refused, the ones in force stay: %s", err);
+		return false;
+	}
+	energy_meter_close(a->energy_next); /* an earlier SIGHUP's, not in force yet */
+	a->energy_next = m;
+	a->energy_swap = true;
+	config_apply(&a->cfg, next, CONFIG_APPLY_BMC);
+	log_info("SIGHUP: BMC settings reloaded ([bmc] %s changed); the new reader takes over after "
+		 "the next frame", keys);
+	return true;
+}
+
+/*
+ * SIGHUP: the whole file is read and checked first; a bad one changes
+ * nothing. Then the log level, the [bmc] settings and the traffic classes
+ * are applied without losing a count; every other changed key is named as
+ * needing a restart and left as it is (a->cfg keeps the value in force).
+ */
+#define RELOAD_CHANGES_MAX 64 /* more than the file has keys */
+static void reload(struct agent *a)
+{
+	struct config *next = calloc(1, sizeof(*next));
+	struct config_change *ch = calloc(RELOAD_CHANGES_MAX, sizeof(*ch));
+	char err[CONFIG_ERR_MAX], bmc_keys[512] = "", done[160] = "";
+	size_t restart = 0;
+	bool log_changed = false;
+	int n;
+
+	if (!next || !ch) {
+		log_err("SIGHUP: out of memory: nothing reloaded");
+		goto out;
+	}
+	if (config_load(next, a->config_path, err)) {
+		log_err("SIGHUP: configuration refused, nothing changed: %s", err);
+		goto out;
+	}
+	n = config_diff(&a->cfg, next, ch, RELOAD_CHANGES_MAX);
+	if (n < 0) {
+		log_err("SIGHUP: cannot compare the configurations: %s; nothing changed", strerror(-n));
+		goto out;
+	}
+	for (int i = 0; i < n && i < RELOAD_CHANGES_MAX; i++) {
+		const struct config_change *c = &ch[i];
+
+		if (c->apply == CONFIG_APPLY_LOG) {
+			log_changed = true;
+		} else if (c->apply == CONFIG_APPLY_BMC) {
+			list_add(bmc_keys, sizeof(bmc_keys), c->key);
+		} else {
+			restart++;
+			log_warn("SIGHUP: [%s] %s changed ('%s' -> '%s'): needs a restart, not applied",
+				 c->section, c->key, c->before, c->after);
+		}
+	}
+	if (n > RELOAD_CHANGES_MAX) {
+		restart += (size_t)(n - RELOAD_CHANGES_MAX);
+		log_warn("SIGHUP: %d more changed keys not listed: a restart applies them", n - RELOAD_CHANGES_MAX);
+	}
+	if (log_changed) {
+		enum log_level was = a->cfg.log_level, now = next->log_level;
+
+		/* said at the more verbose of the two levels, so it is seen either way */
+		log_set_level(was > now ? was : now);
+		log_info("SIGHUP: log level reloaded (%s -> %s)", log_level_name(was), log_level_name(now));
+		config_apply(&a->cfg, next, CONFIG_APPLY_LOG);
+		log_set_level(now);
+		list_add(done, sizeof(done), "log level");
+	}
+	if (bmc_keys[0] && reload_bmc(a, next, bmc_keys))
+		list_add(done, sizeof(done), "BMC settings");
+	if (reload_classes(a))
+		list_add(done, sizeof(done), "traffic classes");
+	log_info("SIGHUP: reloaded: %s; %zu changed key%s need%s a restart", done[0] ? done : "nothing",
+		 restart, restart == 1 ? "" : "s", restart == 1 ? "s" : "");
+out:
+	free(ch);
+	free(next);
 }
 
 static void on_signal(int watch, int fd, int events, void *opaque)
@@ -268,6 +422,9 @@ static int fds_open(struct agent *a)
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' }, { 0 },
+	};
 	struct agent a = { .sig_fd = -1, .timer_fd = -1, .lock_fd = -1 };
 	const char *config_path = DEFAULT_CONFIG;
 	char err_msg[CONFIG_ERR_MAX], v2[HV_PATH_MAX], note[2048];
@@ -275,12 +432,12 @@ int main(int argc, char **argv)
 	struct store_opts so = { 0 };
 	int opt, err;
 
-	while ((opt = getopt(argc, argv, "c:fnVh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:fnVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case 'f': foreground = true; break;
 		case 'n': check_only = true; break;
-		case 'V': printf("hvmeterd %s\n", HVMETER_VERSION); return 0;
+		case 'V': printf("hvmeterd %s\n", HV_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -293,6 +450,7 @@ int main(int argc, char **argv)
 		die_line("%s", err_msg);
 		return 1;
 	}
+	a.config_path = config_path;
 	if (check_only) {
 		if (a.cfg.net_classes[0]) {
 			struct netclass *nc = NULL;
@@ -344,6 +502,16 @@ int main(int argc, char **argv)
 		die_line("cannot start the sampler: %s", store_strerror(err));
 		goto fail;
 	}
+	/* the endpoint's socket now, while a port below 1024 could still be bound */
+	if (a.cfg.prom_listen[0]) {
+		if ((err = prom_metrics_new(&a.prom, HV_VERSION)) ||
+		    (err = prom_http_open(&a.prom_http, a.cfg.prom_listen, a.prom, err_msg,
+					  sizeof(err_msg)))) {
+			die_line("%s", err == -ENOMEM ? "out of memory" : err_msg);
+			goto fail;
+		}
+		sampler_set_publish(a.sampler, on_frame, &a);
+	}
 	if ((err = fds_open(&a))) {
 		die_line("cannot set up signals and timer: %s", strerror(-err));
 		goto fail;
@@ -365,7 +533,7 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	store_lock_note_pid(&a);
-	log_info("hvmeterd %s: host %s, interval %us, store %s", HVMETER_VERSION, a.cfg.host_id,
+	log_info("hvmeterd %s: host %s, interval %us, store %s", HV_VERSION, a.cfg.host_id,
 		 a.cfg.interval, a.cfg.store);
 	/* after daemon(): a fork keeps no threads */
 	err = uplink_start(&a.uplink, &a.cfg.uplink, a.cfg.host_id, a.store, err_msg, sizeof(err_msg));
@@ -374,6 +542,13 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	sampler_set_uplink(a.sampler, a.uplink);
+	if (a.prom_http) {
+		if ((err = prom_http_start(a.prom_http))) {
+			log_err("cannot start the prometheus endpoint: %s", strerror(-err));
+			goto fail;
+		}
+		log_info("prometheus: serving /metrics on %s", prom_http_address(a.prom_http));
+	}
 	while (!stop_requested) {
 		if (virEventRunDefaultImpl() < 0) {
 			log_err("event loop failed");
@@ -386,10 +561,13 @@ fail:
 	a.failed = 1;
 out:
 	uplink_stop(a.uplink); /* before the store it reads closes */
+	prom_http_close(a.prom_http); /* serves only copies: any order, before its metrics */
+	prom_metrics_free(a.prom);
 	sampler_close(a.sampler);
 	discovery_close(a.disc);
 	store_close(a.store);
 	energy_meter_close(a.energy);
+	energy_meter_close(a.energy_next);
 	netmeter_close(a.net);
 	disk_bpf_close(a.disk);
 	cpu_bpf_close(a.bpf);

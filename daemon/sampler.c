@@ -28,6 +28,8 @@
 #include "daemon/netmeter.h"
 #include "daemon/energy_meter.h"
 #include "ipmi/energy.h"
+#include "ipmi/power_reader.h"
+#include "daemon/bpf_pin.h"
 #include "daemon/log.h"
 
 #include <errno.h>
@@ -37,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct sampler {
 	struct uplink *uplink;
@@ -49,6 +52,9 @@ struct sampler {
 	uint64_t disk_epoch;
 	struct netmeter *net;       /* NULL: no network metering */
 	struct energy_meter *energy; /* NULL: no energy */
+	sampler_publish_fn publish;  /* NULL: nobody listens */
+	void *publish_arg;
+	struct sampler_health health; /* filled with the status text */
 	/* per tap, this tick: BPF totals (pre-attach included) for the status */
 	struct tap_total { int ifindex; uint64_t v[4]; } taps_seen[64];
 	size_t n_taps_seen;
@@ -681,7 +687,138 @@ static void appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
 	*off = w < 0 ? *off : (size_t)w >= len - *off ? len - 1 : *off + (size_t)w;
 }
 
-/* Sources, then per tap the BPF totals beside the kernel's link counters. */
+/* Whether the program's pin (named as in cpu_bpf.c, disk_bpf.c, net_bpf.c)
+ * is still in bpf_pin_dir: without it counting ends with this process. */
+static bool pinned(const struct sampler *s, const char *name)
+{
+	char path[CONFIG_PATH_MAX + 32];
+
+	return bpf_pin_path(path, sizeof(path), s->cfg->bpf_pin_dir, name) == 0 &&
+	       access(path, F_OK) == 0;
+}
+
+static const char *bpf_state(bool on, bool pin)
+{
+	return !on ? "off" : pin ? "attached+pinned" : "attached (pin gone: counting stops with the agent)";
+}
+
+/* The health of every source, into s->health and one status line each. */
+static void status_health(struct sampler *s, char *buf, size_t len, size_t *off)
+{
+	struct sampler_health *h = &s->health;
+	struct vm **vms;
+	size_t n;
+
+	memset(h, 0, sizeof(*h));
+	h->libvirt_connected = discovery_connected(s->disc);
+	h->cpu_bpf = s->bpf != NULL;
+	h->disk_bpf = s->disk != NULL;
+	h->net_bpf = s->net != NULL;
+	h->cpu_pinned = h->cpu_bpf && pinned(s, "cpu_link");
+	h->disk_pinned = h->disk_bpf && pinned(s, "disk_link");
+	h->net_pinned = h->net_bpf && pinned(s, "net_ingress") && pinned(s, "net_egress");
+	vms = discovery_vms(s->disc, &n);
+	for (size_t i = 0; s->net && i < n; i++) {
+		struct link_stats pre;
+
+		if (!vms[i]->running)
+			continue;
+		for (size_t k = 0; k < vms[i]->n_taps; k++) {
+			h->taps_wanted++;
+			/* netmeter remembers a tap's counters only once our filters are on */
+			h->taps_attached += vms[i]->taps[k].ifindex &&
+					    netmeter_pre_attach(s->net, vms[i]->taps[k].ifindex, &pre) == 0;
+		}
+	}
+	appendf(buf, len, off, "bpf=cpu_switch %s, disk_bio_queue %s, net_tc %s\n",
+		bpf_state(h->cpu_bpf, h->cpu_pinned), bpf_state(h->disk_bpf, h->disk_pinned),
+		bpf_state(h->net_bpf, h->net_pinned));
+	if (s->net)
+		appendf(buf, len, off, "taps=%u of %u attached\n", h->taps_attached, h->taps_wanted);
+}
+
+/* This frame's CPU, disk and network per VM: sums over devices and classes. */
+struct vm_rates {
+	uint64_t cpu_ns, rd, wr, tx, rx;
+	uint32_t taps, taps_on;
+};
+
+static void vm_rates_add(struct vm_rates *r, const struct frame_delta *d)
+{
+	static const char *const metrics[] = { "cpu.time", "disk.read.bytes", "disk.write.bytes",
+					       "net.tx.bytes", "net.rx.bytes" };
+	uint64_t *slot[] = { &r->cpu_ns, &r->rd, &r->wr, &r->tx, &r->rx };
+
+	for (int m = 0; m < 5; m++)
+		if (strcmp(d->metric, metrics[m]) == 0 && d->value > 0)
+			*slot[m] += (uint64_t)d->value;
+}
+
+static void vm_rates_sum(const struct frame *f, struct vm **vms, size_t n, struct vm_rates *r)
+{
+	size_t at = 0;
+
+	for (size_t i = 0; n && i < f->n_delta; i++) {
+		const struct frame_delta *d = &f->delta[i];
+
+		/* deltas come grouped by resource: look up only when it changes */
+		if (strcmp(vms[at]->uuid, d->resource)) {
+			size_t k = 0;
+
+			while (k < n && strcmp(vms[k]->uuid, d->resource))
+				k++;
+			if (k == n)
+				continue;
+			at = k;
+		}
+		vm_rates_add(&r[at], d);
+	}
+}
+
+/* One "vm=" line per VM, in table order; those that do not fit are counted. */
+static void status_vms(struct sampler *s, char *buf, size_t len, size_t *off)
+{
+	int64_t span = s->f.end_ns - s->f.start_ns;
+	struct vm_rates *r;
+	struct vm **vms;
+	size_t n, shown = 0;
+
+	vms = discovery_vms(s->disc, &n);
+	if (!n || span <= 0 || !(r = calloc(n, sizeof(*r))))
+		return;
+	vm_rates_sum(&s->f, vms, n, r);
+	appendf(buf, len, off, "vms_frame_s=%.3f\n", (double)span / 1e9);
+	for (size_t i = 0; i < n; i++) {
+		char line[400];
+		struct link_stats pre;
+		int w;
+
+		for (size_t k = 0; k < vms[i]->n_taps; k++) {
+			r[i].taps++;
+			r[i].taps_on += s->net && vms[i]->taps[k].ifindex &&
+					netmeter_pre_attach(s->net, vms[i]->taps[k].ifindex, &pre) == 0;
+		}
+		/* CPU in % of one CPU, the rest in B/s over the frame; compact, as
+		 * it is rewritten every frame; the name last, as it may hold blanks */
+		w = snprintf(line, sizeof(line),
+			     "vm=%s cpu=%.1f rd=%.0f wr=%.0f tx=%.0f rx=%.0f taps=%u/%u run=%d name=%s\n",
+			     vms[i]->uuid, (double)r[i].cpu_ns * 100 / (double)span,
+			     (double)r[i].rd * 1e9 / (double)span, (double)r[i].wr * 1e9 / (double)span,
+			     (double)r[i].tx * 1e9 / (double)span, (double)r[i].rx * 1e9 / (double)span,
+			     r[i].taps_on, r[i].taps, vms[i]->running, vms[i]->name);
+		/* keep room for the count of those left out */
+		if (w < 0 || *off + (size_t)w + 48 >= len)
+			break;
+		appendf(buf, len, off, "%s", line);
+		shown++;
+	}
+	if (shown < n)
+		appendf(buf, len, off, "vms_not_shown=%zu\n", n - shown);
+	free(r);
+}
+
+/* Sources and their health, the VMs' rates, then per tap the BPF totals
+ * beside the kernel's link counters. */
 static void status_text(struct sampler *s, char *buf, size_t len)
 {
 	size_t n, off = 0;
@@ -693,29 +830,44 @@ static void status_text(struct sampler *s, char *buf, size_t len)
 		s->net ? "bpf (tc clsact on taps)" : "unavailable",
 		discovery_connected(s->disc) ? "connected" : "disconnected", s->cfg->libvirt_uri, n,
 		s->cfg->interval);
+	status_health(s, buf, len, &off);
 	if (s->net)
 		appendf(buf, len, &off, "netclass=%s\n", netmeter_classes_id(s->net));
 	if (s->energy) {
+		struct power_reader_status st;
 		char line[1024];
 
 		energy_meter_status(s->energy, line, sizeof(line));
-		appendf(buf, len, &off, "%s\npolicy=%s\n", line, ENERGY_POLICY);
+		energy_meter_reader_status(s->energy, &st);
+		if (st.last_ok_ns)
+			appendf(buf, len, &off, "%s last_read_age=%.1fs\npolicy=%s\n", line,
+				(double)(power_reader_now_ns() - st.last_ok_ns) / 1e9, ENERGY_POLICY);
+		else
+			appendf(buf, len, &off, "%s last_read=never\npolicy=%s\n", line, ENERGY_POLICY);
 	} else {
 		appendf(buf, len, &off, "bmc=none (no energy metering)\n");
 	}
+	status_vms(s, buf, len, &off);
 	for (size_t i = 0; s->net && i < s->n_taps_seen; i++) {
 		const struct tap_total *t = &s->taps_seen[i];
 		struct link_stats k = { 0 };
-		char name[IF_NAMESIZE] = "?";
+		char name[IF_NAMESIZE] = "?", line[320];
+		int w;
 
 		if_indextoname((unsigned)t->ifindex, name);
 		netmeter_link_stats(s->net, t->ifindex, &k);
 		/* the tap receives what the VM sends */
-		appendf(buf, len, &off,
-			"tap %s: bpf tx %" PRIu64 " B %" PRIu64 " p, rx %" PRIu64 " B %" PRIu64
-			" p | kernel tx %" PRIu64 " B %" PRIu64 " p, rx %" PRIu64 " B %" PRIu64 " p\n",
-			name, t->v[0], t->v[1], t->v[2], t->v[3], k.rx_bytes, k.rx_packets, k.tx_bytes,
-			k.tx_packets);
+		w = snprintf(line, sizeof(line),
+			     "tap %s: bpf tx %" PRIu64 " B %" PRIu64 " p, rx %" PRIu64 " B %" PRIu64
+			     " p | kernel tx %" PRIu64 " B %" PRIu64 " p, rx %" PRIu64 " B %" PRIu64 " p\n",
+			     name, t->v[0], t->v[1], t->v[2], t->v[3], k.rx_bytes, k.rx_packets, k.tx_bytes,
+			     k.tx_packets);
+		/* whole lines only: the count of those left out ends the text */
+		if (w < 0 || off + (size_t)w + 32 >= len) {
+			appendf(buf, len, &off, "taps_not_shown=%zu\n", s->n_taps_seen - i);
+			break;
+		}
+		appendf(buf, len, &off, "%s", line);
 	}
 }
 
@@ -778,6 +930,10 @@ int sampler_tick(struct sampler *s, int64_t now)
 	}
 	for (size_t i = 0; i < s->n_del; i++)
 		baseline_set_remove(&s->bases, s->del[i]);
+	if (s->publish) {
+		vms = discovery_vms(s->disc, &n);
+		s->publish(s->publish_arg, &s->f, vms, n, &s->health, status);
+	}
 	for (size_t i = 0; i < s->n_forget; i++) {
 		if (s->forget[i].kind == FORGET_DISK)
 			disk_bpf_forget(s->disk, s->forget[i].id);
@@ -863,4 +1019,15 @@ void sampler_close(struct sampler *s)
 void sampler_set_uplink(struct sampler *s, struct uplink *u)
 {
 	s->uplink = u;
+}
+
+void sampler_set_publish(struct sampler *s, sampler_publish_fn fn, void *arg)
+{
+	s->publish = fn;
+	s->publish_arg = arg;
+}
+
+void sampler_set_energy(struct sampler *s, struct energy_meter *e)
+{
+	s->energy = e;
 }

@@ -12,6 +12,9 @@ PKGS=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
   freeipmi-tools openipmi libopenipmi-dev linux-image-amd64 busybox-static
   cpio xz-utils iproute2 iputils-ping procps valgrind
+  nftables  # tests/chaos cuts the uplink with a firewall rule on loopback
+  prometheus tmux jq curl  # prom_scrape.sh scrapes the agent; top_tmux.sh drives hvmeter top
+  dpkg-dev groff-base man-db bsdextrautils openssl adduser systemd  # make deb (dpkg-shlibdeps), deb_install.sh (man pages, hvmeter-certs, systemd-analyze verify)
 )
 
 missing=()
