@@ -62,6 +62,7 @@ $(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
 MAINS := daemon/hvmeterd.c daemon/hvmeter.c rater/hvrater.c
 $(MAINS:%.c=$(O)/%.o): VERSION
 lib_srcs = $(filter-out $(MAINS),$(wildcard $(1)/*.c))
+COMMON_OBJS := $(patsubst %.c,$(O)/%.o,$(call lib_srcs,common))
 WIRE_OBJS   := $(patsubst %.c,$(O)/%.o,$(call lib_srcs,wire))
 STORE_OBJS  := $(patsubst %.c,$(O)/%.o,$(call lib_srcs,store))
 IPMI_OBJS   := $(patsubst %.c,$(O)/%.o,$(call lib_srcs,ipmi))
@@ -77,6 +78,7 @@ $(O)/lib%.a:
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(O)/libhvcommon.a: $(COMMON_OBJS)
 $(O)/libhvwire.a:  $(WIRE_OBJS)
 $(O)/libhvstore.a: $(STORE_OBJS)
 $(O)/libhvipmi.a:  $(IPMI_OBJS)
@@ -84,9 +86,10 @@ $(O)/libhvagent.a: $(AGENT_OBJS)
 $(O)/libhvrater.a: $(RATER_OBJS)
 
 # Link order: dependents first.
-AGENT_LIBS := $(O)/libhvagent.a $(O)/libhvipmi.a $(O)/libhvstore.a $(O)/libhvwire.a
-RATER_LIBS := $(O)/libhvrater.a $(O)/libhvstore.a $(O)/libhvwire.a
-ALL_LIBS   := $(O)/libhvagent.a $(O)/libhvrater.a $(O)/libhvipmi.a $(O)/libhvstore.a $(O)/libhvwire.a
+AGENT_LIBS := $(O)/libhvagent.a $(O)/libhvipmi.a $(O)/libhvstore.a $(O)/libhvwire.a $(O)/libhvcommon.a
+RATER_LIBS := $(O)/libhvrater.a $(O)/libhvstore.a $(O)/libhvwire.a $(O)/libhvcommon.a
+ALL_LIBS   := $(O)/libhvagent.a $(O)/libhvrater.a $(O)/libhvipmi.a $(O)/libhvstore.a $(O)/libhvwire.a \
+              $(O)/libhvcommon.a
 
 BINS := $(O)/bin/hvmeterd $(O)/bin/hvmeter $(if $(wildcard rater/hvrater.c),$(O)/bin/hvrater)
 
@@ -135,9 +138,50 @@ test: deps
 bench: deps all
 	$(Q)bash tests/bench/run.sh
 
-# libFuzzer targets, FUZZ_SECONDS each (default 60): tests/fuzz/run.sh
+# libFuzzer targets one after the other, FUZZ_SECONDS each (default 60); prints each
+# target's executions and findings, and adds them to build/fuzz/execs.log (tests/fuzz/run.sh).
+# FUZZ_TARGETS="fuzz_rules fuzz_msg" runs only those.
+FUZZ_SECONDS ?= 60
 fuzz: deps
-	$(Q)bash tests/fuzz/run.sh
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+# make demo: install, build into $(O), start guests, BMC simulator, rater and
+# agent, print priced usage after a minute; they keep running until
+# make demo-stop (scripts/demo.sh).
+.PHONY: demo demo-stop
+demo:
+	$(Q)HV_BUILD=$(O) bash scripts/demo.sh start
+
+demo-stop:
+	$(Q)HV_BUILD=$(O) bash scripts/demo.sh stop
+
+# make chaos: the whole system under random faults, then truth, ledger and
+# rater compared (tests/chaos/README.md); at most 10 minutes.
+# CHAOS_ARGS="--seed N" replays a run; make chaos-quick is the ~2 minute one
+# that make test runs (tests/integration/chaos_quick.sh).
+.PHONY: chaos chaos-quick
+chaos: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)HV_BUILD=$(O) bash tests/chaos/chaos.sh $(CHAOS_ARGS)
+
+chaos-quick: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)HV_BUILD=$(O) bash tests/chaos/chaos.sh --quick $(CHAOS_ARGS)
+
+# Man pages: one source each, man/NAME.SECTION.md, turned into roff by man/mkman.
+# make deb: the hvmeter and hvmeter-rater packages in $(O)/deb (packaging/build-deb.sh).
+.PHONY: man deb
+MAN_SRCS  := $(wildcard man/*.[1-8].md)
+MAN_PAGES := $(MAN_SRCS:man/%.md=$(O)/man/%)
+$(O)/man/%: man/%.md man/mkman VERSION
+	@mkdir -p $(@D)
+	@echo "  MAN     $@"
+	$(Q)HV_VERSION=$(HV_VERSION) sh man/mkman $< > $@
+
+man: $(MAN_PAGES)
+
+deb: all man
+	$(Q)HV_VERSION=$(HV_VERSION) bash packaging/build-deb.sh $(O)
 
 clean:
 	rm -rf build

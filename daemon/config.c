@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <ini.h>
 
+#include "common/ini_reader.h"
 #include "daemon/prom_http.h"
 #include "ipmi/bmc.h"
 
@@ -38,169 +38,12 @@ void config_defaults(struct config *c)
 	uplink_config_defaults(&c->uplink);
 }
 
-int parse_u64(const char *s, uint64_t min, uint64_t max, int allow_suffix, uint64_t *out)
-{
-	unsigned long long v;
-	uint64_t mult = 1;
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (allow_suffix && *end) {
-		switch (toupper((unsigned char)*end)) {
-		case 'K': mult = 1ull << 10; break;
-		case 'M': mult = 1ull << 20; break;
-		case 'G': mult = 1ull << 30; break;
-		case 'T': mult = 1ull << 40; break;
-		default: return -EINVAL;
-		}
-		end++;
-		if (toupper((unsigned char)*end) == 'I' && toupper((unsigned char)end[1]) == 'B')
-			end += 2;
-		else if (toupper((unsigned char)*end) == 'B')
-			end++;
-	}
-	while (isspace((unsigned char)*end))
-		end++;
-	if (*end)
-		return -EINVAL;
-	if (v > UINT64_MAX / mult)
-		return -ERANGE;
-	v *= mult;
-	if (v < min || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-static const struct {
-	char unit;
-	uint64_t secs;
-} duration_units[] = { { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 } };
-
-int parse_duration(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char num[32];
-	size_t len;
-	uint64_t mult = 1, v;
-	int err;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	len = strlen(s);
-	while (len && isspace((unsigned char)s[len - 1]))
-		len--;
-	if (!len || len >= sizeof(num))
-		return -EINVAL;
-	memcpy(num, s, len);
-	num[len] = '\0';
-	if (isalpha((unsigned char)num[len - 1])) {
-		size_t i;
-
-		for (i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++)
-			if (tolower((unsigned char)num[len - 1]) == duration_units[i].unit)
-				break;
-		if (i == sizeof(duration_units) / sizeof(duration_units[0]))
-			return -EINVAL;
-		mult = duration_units[i].secs;
-		num[len - 1] = '\0';
-	}
-	/* the number itself through the one range-checked helper */
-	if ((err = parse_u64(num, 0, UINT64_MAX / mult, 0, &v)))
-		return err;
-	v *= mult;
-	if (v < min || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-void duration_format(uint64_t secs, char *buf, size_t len)
-{
-	for (size_t i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++) {
-		if (secs && secs % duration_units[i].secs == 0) {
-			snprintf(buf, len, "%llu%c", (unsigned long long)(secs / duration_units[i].secs),
-				 duration_units[i].unit);
-			return;
-		}
-	}
-	snprintf(buf, len, "0s");
-}
-
-/* Parser state: inih reads through line_reader so we always know the line. */
+/* Parser state: the shared INI reader, and what the checks at the end need. */
 struct parse_ctx {
+	struct ini_reader r;
 	struct config *c;
-	const char *name;
-	const char *text;   /* string input, or NULL */
-	size_t off;
-	FILE *fp;
-	int line;
-	char *err;
-	int failed;
 	int prom_listen_line;  /* where [prometheus] listen was set, for the check at the end */
 };
-
-/*
- * inih reads lines into a fixed buffer of @num bytes: a longer line would
- * come back cut in two, its tail parsed as a line of its own; refuse it.
- * inih also takes an indented line for the continuation of the previous
- * key's value and hands it over as a new value of that key ("  interval = 5"
- * after "store = x" set store to "interval = 5"): our values are one line
- * each, so an indented line is read as if it were not indented.
- */
-static char *line_checked(struct parse_ctx *p, char *str, int num)
-{
-	size_t n = strlen(str), blanks = strspn(str, " \t");
-
-	if (n + 1 == (size_t)num && str[n - 1] != '\n') {
-		/* the buffer is full: the line fits only if its newline or the end comes next */
-		int next = p->fp ? getc(p->fp) : (unsigned char)p->text[p->off];
-		int at_end = p->fp ? next == EOF : next == '\0';
-
-		if (next == '\n') {
-			if (!p->fp)
-				p->off++;
-		} else if (!at_end) {
-			if (!p->failed++)
-				snprintf(p->err, CONFIG_ERR_MAX, "%s:%d: line longer than %d characters",
-					 p->name, p->line, num - 1);
-			return NULL; /* stops inih; the caller sees p->failed */
-		}
-	}
-	memmove(str, str + blanks, n - blanks + 1);
-	return str;
-}
-
-static char *line_reader(char *str, int num, void *stream)
-{
-	struct parse_ctx *p = stream;
-
-	if (p->fp) {
-		if (!fgets(str, num, p->fp))
-			return NULL;
-	} else {
-		size_t n = 0;
-
-		if (!p->text[p->off])
-			return NULL;
-		while (p->text[p->off] && n + 1 < (size_t)num) {
-			char ch = p->text[p->off++];
-
-			str[n++] = ch;
-			if (ch == '\n')
-				break;
-		}
-		str[n] = '\0';
-	}
-	p->line++;
-	return line_checked(p, str, num);
-}
 
 static int fail(struct parse_ctx *p, const char *section, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -210,13 +53,10 @@ static int fail(struct parse_ctx *p, const char *section, const char *key, const
 	char why[256];
 	va_list ap;
 
-	if (p->failed++) /* report the first error only: one clear line */
-		return 0;
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	snprintf(p->err, CONFIG_ERR_MAX, "%s:%d: [%s] %s: %s", p->name, p->line, section, key, why);
-	return 0;
+	return ini_fail(&p->r, section, key, "%s", why);
 }
 
 static int set_str(struct parse_ctx *p, const char *section, const char *key, const char *value,
@@ -390,7 +230,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			/* empty: the endpoint is off */
 			if (value[0] && prom_listen_parse(value, &ss, &sl, &loopback, why, sizeof(why)))
 				return fail(p, section, key, "%s", why);
-			p->prom_listen_line = p->line;
+			p->prom_listen_line = p->r.line;
 			return set_opt_str(p, section, key, value, c->prom_listen, sizeof(c->prom_listen));
 		}
 		if (strcmp(key, "allow_remote") == 0) {
@@ -418,69 +258,56 @@ static int on_key(void *user, const char *section, const char *key, const char *
 
 static int parse(struct parse_ctx *p)
 {
-	int rc = ini_parse_stream(line_reader, p, on_key, p);
+	char why[300];
+	int err = ini_reader_run(&p->r);
 
-	if (rc == 0 && !p->failed) {
-		char why[300];
+	if (err)
+		return err;
+	/* the [uplink] keys that only make sense together */
+	if (uplink_config_check(&p->c->uplink, why, sizeof(why))) {
+		ini_fail_file(&p->r, "[uplink] %s", why);
+		return -EINVAL;
+	}
+	/* the endpoint names every VM and project and has no authentication */
+	if (p->c->prom_listen[0] && !p->c->prom_allow_remote) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		bool loopback = false;
 
-		/* the [uplink] keys that only make sense together */
-		if (uplink_config_check(&p->c->uplink, why, sizeof(why))) {
-			snprintf(p->err, CONFIG_ERR_MAX, "%s: [uplink] %s", p->name, why);
+		prom_listen_parse(p->c->prom_listen, &ss, &sl, &loopback, why, sizeof(why));
+		if (!loopback) {
+			snprintf(p->r.err, p->r.err_len,
+				 "%s:%d: [prometheus] listen: %s is not a loopback address "
+				 "(set allow_remote = yes to serve other hosts)",
+				 p->r.name, p->prom_listen_line, p->c->prom_listen);
 			return -EINVAL;
 		}
-		/* the endpoint names every VM and project and has no authentication */
-		if (p->c->prom_listen[0] && !p->c->prom_allow_remote) {
-			struct sockaddr_storage ss;
-			socklen_t sl;
-			bool loopback = false;
+	}
+	return 0;
+}
 
-			prom_listen_parse(p->c->prom_listen, &ss, &sl, &loopback, why, sizeof(why));
-			if (!loopback) {
-				snprintf(p->err, CONFIG_ERR_MAX,
-					 "%s:%d: [prometheus] listen: %s is not a loopback address "
-					 "(set allow_remote = yes to serve other hosts)",
-					 p->name, p->prom_listen_line, p->c->prom_listen);
-				return -EINVAL;
-			}
-		}
-		return 0;
-	}
-	if (rc < 0) {
-		snprintf(p->err, CONFIG_ERR_MAX, "%s: cannot read: %s", p->name, strerror(errno));
-		return -EIO;
-	}
-	if (!p->failed) /* inih's own syntax error: no key handler ran */
-		snprintf(p->err, CONFIG_ERR_MAX,
-			 "%s:%d: syntax error (expected 'key = value' or '[section]')", p->name, rc);
-	return -EINVAL;
+static int parse_from(struct config *c, const char *name, const char *text, char err[CONFIG_ERR_MAX])
+{
+	struct parse_ctx p = {
+		.r = { .name = name, .text = text, .err = err, .err_len = CONFIG_ERR_MAX,
+		       .on_key = on_key },
+		.c = c,
+	};
+
+	p.r.user = &p;
+	config_defaults(c);
+	return parse(&p);
 }
 
 int config_parse_string(struct config *c, const char *name, const char *text,
 			char err[CONFIG_ERR_MAX])
 {
-	struct parse_ctx p = { .c = c, .name = name, .text = text, .err = err };
-
-	config_defaults(c);
-	err[0] = '\0';
-	return parse(&p);
+	return parse_from(c, name, text, err);
 }
 
 int config_load(struct config *c, const char *path, char err[CONFIG_ERR_MAX])
 {
-	struct parse_ctx p = { .c = c, .name = path, .err = err };
-	int rc;
-
-	config_defaults(c);
-	err[0] = '\0';
-	p.fp = fopen(path, "re");
-	if (!p.fp) {
-		rc = -errno;
-		snprintf(err, CONFIG_ERR_MAX, "%s: cannot open: %s", path, strerror(-rc));
-		return rc;
-	}
-	rc = parse(&p);
-	fclose(p.fp);
-	return rc;
+	return parse_from(c, path, NULL, err);
 }
 
 void config_print(const struct config *c, FILE *out)

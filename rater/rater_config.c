@@ -1,4 +1,6 @@
 #include "rater/rater_config.h"
+#include "common/ini_reader.h"
+#include "common/parse_num.h"
 #include "rater/rstore.h"
 #include "wire/tls.h"
 
@@ -8,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <ini.h>
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -37,118 +37,10 @@ int64_t rater_config_close_wait_s(const struct rater_config *c)
 	return c->close_wait_periods ? (int64_t)c->close_wait * c->period : (int64_t)c->close_wait;
 }
 
-/*
- * Unsigned decimal with an optional K/M/G/T suffix (powers of 1024), range
- * checked. The agent has the same rule in daemon/config.c (parse_u64); the
- * rater does not link the agent's library.
- */
-static int num_parse(const char *s, uint64_t min, uint64_t max, int suffix, uint64_t *out)
-{
-	unsigned long long v;
-	uint64_t mult = 1;
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (suffix && *end) {
-		switch (toupper((unsigned char)*end)) {
-		case 'K': mult = 1ull << 10; break;
-		case 'M': mult = 1ull << 20; break;
-		case 'G': mult = 1ull << 30; break;
-		case 'T': mult = 1ull << 40; break;
-		default: return -EINVAL;
-		}
-		end++;
-		if (toupper((unsigned char)*end) == 'I' && toupper((unsigned char)end[1]) == 'B')
-			end += 2;
-		else if (toupper((unsigned char)*end) == 'B')
-			end++;
-	}
-	while (isspace((unsigned char)*end))
-		end++;
-	if (*end)
-		return -EINVAL;
-	if (v > UINT64_MAX / mult)
-		return -ERANGE;
-	v *= mult;
-	if (v < min || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
 struct parse_ctx {
+	struct ini_reader r;
 	struct rater_config *c;
-	const char *name;
-	const char *text;
-	size_t off;
-	FILE *fp;
-	int line;
-	char *err;
-	int failed;
 };
-
-/*
- * inih reads lines into a fixed buffer of @num bytes: a longer line would
- * come back cut in two, its tail parsed as a line of its own; refuse it.
- * inih also takes an indented line for the continuation of the previous
- * key's value and hands it over as a new value of that key ("  interval = 5"
- * after "store = x" set store to "interval = 5"): our values are one line
- * each, so an indented line is read as if it were not indented.
- */
-static char *line_checked(struct parse_ctx *p, char *str, int num)
-{
-	size_t n = strlen(str), blanks = strspn(str, " \t");
-
-	if (n + 1 == (size_t)num && str[n - 1] != '\n') {
-		/* the buffer is full: the line fits only if its newline or the end comes next */
-		int next = p->fp ? getc(p->fp) : (unsigned char)p->text[p->off];
-		int at_end = p->fp ? next == EOF : next == '\0';
-
-		if (next == '\n') {
-			if (!p->fp)
-				p->off++;
-		} else if (!at_end) {
-			if (!p->failed++)
-				snprintf(p->err, RATER_ERR_MAX, "%s:%d: line longer than %d characters",
-					 p->name, p->line, num - 1);
-			return NULL; /* stops inih; the caller sees p->failed */
-		}
-	}
-	memmove(str, str + blanks, n - blanks + 1);
-	return str;
-}
-
-static char *line_reader(char *str, int num, void *stream)
-{
-	struct parse_ctx *p = stream;
-
-	if (p->fp) {
-		if (!fgets(str, num, p->fp))
-			return NULL;
-	} else {
-		size_t n = 0;
-
-		if (!p->text[p->off])
-			return NULL;
-		while (p->text[p->off] && n + 1 < (size_t)num) {
-			char ch = p->text[p->off++];
-
-			str[n++] = ch;
-			if (ch == '\n')
-				break;
-		}
-		str[n] = '\0';
-	}
-	p->line++;
-	return line_checked(p, str, num);
-}
 
 static int fail(struct parse_ctx *p, const char *section, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -157,13 +49,10 @@ static int fail(struct parse_ctx *p, const char *section, const char *key, const
 	char why[256];
 	va_list ap;
 
-	if (p->failed++) /* the first error only: one clear line */
-		return 0;
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	snprintf(p->err, RATER_ERR_MAX, "%s:%d: [%s] %s: %s", p->name, p->line, section, key, why);
-	return 0;
+	return ini_fail(&p->r, section, key, "%s", why);
 }
 
 static int set_str_in(struct parse_ctx *p, const char *section, const char *key,
@@ -215,7 +104,7 @@ static int set_close_wait(struct parse_ctx *p, const char *key, const char *valu
 			    value);
 	memcpy(num, value, len);
 	num[len] = '\0';
-	if (num_parse(num, 0, periods ? 1000 : 366 * 86400, 0, &n))
+	if (parse_u64(num, 0, periods ? 1000 : 366 * 86400, 0, &n))
 		return fail(p, "rating", key, "out of range [0, %s]: '%s'",
 			    periods ? "1000 periods" : "31622400 s", value);
 	c->close_wait = (uint32_t)n;
@@ -235,7 +124,7 @@ static int set_user(struct parse_ctx *p, const char *key, const char *value)
 static int set_num(struct parse_ctx *p, const char *key, const char *value, uint64_t min,
 		   uint64_t max, int suffix, uint64_t *dst)
 {
-	int err = num_parse(value, min, max, suffix, dst);
+	int err = parse_u64(value, min, max, suffix, dst);
 
 	if (err == -EINVAL)
 		return fail(p, "rater", key, "not a number: '%s'", value);
@@ -250,7 +139,7 @@ static int set_u32(struct parse_ctx *p, const char *key, const char *value, uint
 {
 	uint64_t n;
 
-	if (num_parse(value, min, max, 0, &n))
+	if (parse_u64(value, min, max, 0, &n))
 		return set_num(p, key, value, min, max, 0, &n); /* reports */
 	*dst = (uint32_t)n;
 	return 1;
@@ -313,53 +202,43 @@ static int on_key(void *user, const char *section, const char *key, const char *
 
 static int parse(struct parse_ctx *p)
 {
-	int rc = ini_parse_stream(line_reader, p, on_key, p);
 	struct rater_config *c = p->c;
+	int err = ini_reader_run(&p->r);
 
-	if (rc < 0) {
-		snprintf(p->err, RATER_ERR_MAX, "%s: cannot read: %s", p->name, strerror(errno));
-		return -EIO;
-	}
-	if (rc > 0 && !p->failed)
-		snprintf(p->err, RATER_ERR_MAX,
-			 "%s:%d: syntax error (expected 'key = value' or '[section]')", p->name, rc);
-	if (rc > 0 || p->failed)
-		return -EINVAL;
+	if (err)
+		return err;
 	/* the whole file is in: what must be there together */
 	if (!c->ca[0] || !c->cert[0] || !c->key[0]) {
-		snprintf(p->err, RATER_ERR_MAX, "%s: [rater] %s: required (mutual TLS needs ca, cert and key)",
-			 p->name, !c->ca[0] ? "ca" : !c->cert[0] ? "cert" : "key");
+		ini_fail_file(&p->r, "[rater] %s: required (mutual TLS needs ca, cert and key)",
+			      !c->ca[0] ? "ca" : !c->cert[0] ? "cert" : "key");
 		return -EINVAL;
 	}
 	return 0;
 }
 
+static int parse_from(struct rater_config *c, const char *name, const char *text,
+		      char err[RATER_ERR_MAX])
+{
+	struct parse_ctx p = {
+		.r = { .name = name, .text = text, .err = err, .err_len = RATER_ERR_MAX,
+		       .on_key = on_key },
+		.c = c,
+	};
+
+	p.r.user = &p;
+	rater_config_defaults(c);
+	return parse(&p);
+}
+
 int rater_config_parse_string(struct rater_config *c, const char *name, const char *text,
 			      char err[RATER_ERR_MAX])
 {
-	struct parse_ctx p = { .c = c, .name = name, .text = text, .err = err };
-
-	rater_config_defaults(c);
-	err[0] = '\0';
-	return parse(&p);
+	return parse_from(c, name, text, err);
 }
 
 int rater_config_load(struct rater_config *c, const char *path, char err[RATER_ERR_MAX])
 {
-	struct parse_ctx p = { .c = c, .name = path, .err = err };
-	int rc;
-
-	rater_config_defaults(c);
-	err[0] = '\0';
-	p.fp = fopen(path, "re");
-	if (!p.fp) {
-		rc = -errno;
-		snprintf(err, RATER_ERR_MAX, "%s: cannot open: %s", path, strerror(-rc));
-		return rc;
-	}
-	rc = parse(&p);
-	fclose(p.fp);
-	return rc;
+	return parse_from(c, path, NULL, err);
 }
 
 void rater_config_print(const struct rater_config *c, FILE *out)
