@@ -335,11 +335,39 @@ static bool chunk_empty(const uint8_t *chunk)
 	return true;
 }
 
-/* Writes the touched chunks, in key order; an emptied chunk is deleted. */
+/* The highest chunk number stored, or -1 when there is none. */
+static int last_chunk(struct bslot_table *t, MDB_txn *txn, int64_t *last)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	*last = -1;
+	if ((rc = mdb_cursor_open(txn, t->counters, &c)))
+		return t->err_from_mdb(rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	if (rc == MDB_SUCCESS && k.mv_size == 4)
+		*last = be32_get(k.mv_data);
+	mdb_cursor_close(c);
+	return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? 0 : t->err_from_mdb(rc);
+}
+
+/*
+ * Writes the touched chunks, in key order; an emptied chunk is deleted. New
+ * chunks past the last one are appended (MDB_APPEND): a chunk is nearly half
+ * a page, and LMDB splits a page it inserts into at the middle, so plain
+ * inserts in order leave one chunk per page — twice the pages every commit
+ * then copies and syncs. Existing chunks are overwritten in place.
+ */
 static int chunks_flush(struct bslot_table *t, MDB_txn *txn)
 {
+	int64_t last;
+	int err;
+
 	if (t->n_dirty > 1) /* qsort's base must not be NULL, even for no elements */
 		qsort(t->dirty, t->n_dirty, sizeof(*t->dirty), u32_cmp);
+	if (t->n_dirty && (err = last_chunk(t, txn, &last)))
+		return err;
 	for (size_t i = 0; i < t->n_dirty; i++) {
 		uint32_t n = t->dirty[i];
 		uint8_t kb[4];
@@ -351,6 +379,9 @@ static int chunks_flush(struct bslot_table *t, MDB_txn *txn)
 			rc = mdb_del(txn, t->counters, &k, NULL);
 			if (rc == MDB_NOTFOUND)
 				rc = 0;
+		} else if ((int64_t)n > last) {
+			rc = mdb_put(txn, t->counters, &k, &v, MDB_APPEND);
+			last = n;
 		} else {
 			rc = mdb_put(txn, t->counters, &k, &v, 0);
 		}
