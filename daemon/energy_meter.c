@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,19 +166,22 @@ void energy_meter_take(struct energy_meter *m, struct energy_take *out)
 		if (energy_integrate(&m->integ, buf, n, &r) == 0) {
 			m->pending.host_mj += r.energy_mj;
 			m->pending.covered_ns += r.covered_ns;
-			m->pending.gap_ms += r.gap_ns / 1000000;
+			m->pending.gap_ns += r.gap_ns;
 		}
 		if (n < TAKE_BATCH)
 			break;
 	}
 	{
 		/* energy up to this very tick, so frame and energy boundaries agree */
-		int64_t covered, mj = energy_hold_until(&m->integ, power_reader_now_ns(), m->max_hold_ns,
-						       &covered);
+		int64_t now = power_reader_now_ns(), covered;
+		int64_t mj = energy_hold_until(&m->integ, now, m->max_hold_ns, &covered);
 
 		m->pending.host_mj += mj;
 		m->pending.covered_ns += covered;
+		/* a silence already known to be a gap goes in this frame, not when readings return */
+		m->pending.gap_ns += energy_gap_until(&m->integ, now);
 	}
+	m->pending.gap_ms = m->pending.gap_ns / 1000000;
 	m->pend_busy_ticks = host_busy_ticks();
 	m->pending.host_busy_ns = (m->pend_busy_ticks - m->prev_busy_ticks) * (1000000000ull / (uint64_t)hz);
 	m->pending.host_cpus = m->cpus;
@@ -197,6 +201,18 @@ void energy_meter_take(struct energy_meter *m, struct energy_take *out)
 			m->pending.inlet_dc = ex[i].scale ? ex[i].value / div : ex[i].value * 10;
 		}
 	*out = m->pending;
+}
+
+void energy_meter_gap_since(struct energy_meter *m, int64_t realtime_ns)
+{
+	struct timespec ts;
+	int64_t real_now, ago;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	real_now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	ago = real_now > realtime_ns ? real_now - realtime_ns : 0;
+	/* readings are on CLOCK_MONOTONIC: the same instant, counted back from now */
+	energy_integrator_start_gap(&m->integ, power_reader_now_ns() - ago);
 }
 
 void energy_meter_committed(struct energy_meter *m)

@@ -22,7 +22,8 @@ int energy_meter_bmc_config(const struct config *cfg, const char *state_dir, str
 struct energy_take {
 	int64_t host_mj;      /* energy of the covered time */
 	int64_t covered_ns;
-	int64_t gap_ms;       /* time without readings */
+	int64_t gap_ms;       /* time without readings (gap_ns, whole ms) */
+	int64_t gap_ns;
 	int64_t mean_mw;      /* host_mj / covered, -1 if nothing covered */
 	int64_t inlet_dc;     /* inlet temperature, tenths of °C, INT64_MIN if unknown */
 	uint64_t host_busy_ns;/* the host's busy CPU time over the same frame */
@@ -46,6 +47,12 @@ void energy_meter_close(struct energy_meter *m);
  * waits on the BMC.
  */
 void energy_meter_take(struct energy_meter *m, struct energy_take *out);
+/*
+ * The agent restarted: its first frame starts at @realtime_ns (the last
+ * frame's end), and the time from then to the first reading — the
+ * downtime included — is a gap. Call before the first take.
+ */
+void energy_meter_gap_since(struct energy_meter *m, int64_t realtime_ns);
 /* The frame with the pending take was committed: start a new one. */
 void energy_meter_committed(struct energy_meter *m);
 /* One line for `hvmeter status`. */

@@ -1000,6 +1000,9 @@ int sampler_open(struct sampler **out, const struct config *cfg, struct store *s
 	}
 	/* after a restart the first frame covers the time we were down */
 	s->last_end_ns = m.last_end_ns ? m.last_end_ns : realtime_ns();
+	/* and has no energy for it: a power gap until the BMC's first reading */
+	if (m.last_end_ns && s->energy)
+		energy_meter_gap_since(s->energy, m.last_end_ns);
 	*out = s;
 	return 0;
 }

@@ -190,6 +190,31 @@ cleanup:
 	return rc;
 }
 
+void energy_integrator_start_gap(struct energy_integrator *it, int64_t t_ns)
+{
+	if (it->have_prev)
+		return;
+	it->have_prev = true;
+	it->prev_gap = true;
+	it->prev_t_ns = t_ns;
+	it->prev_mw = 0;
+}
+
+int64_t energy_gap_until(struct energy_integrator *it, int64_t t_ns)
+{
+	int64_t dt;
+
+	if (!it->have_prev || t_ns <= it->prev_t_ns)
+		return 0;
+	dt = t_ns - it->prev_t_ns;
+	if (!it->prev_gap && dt <= it->max_dt_ns)
+		return 0; /* a reading still on its way may bridge it */
+	it->prev_t_ns = t_ns;
+	it->prev_gap = true;
+	it->prev_mw = 0;
+	return dt;
+}
+
 int64_t energy_hold_until(struct energy_integrator *it, int64_t t_ns, int64_t max_hold_ns,
 			  int64_t *covered_ns)
 {

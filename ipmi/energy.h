@@ -79,6 +79,21 @@ void energy_integrator_init(struct energy_integrator *it, int64_t max_dt_ns);
 int64_t energy_hold_until(struct energy_integrator *it, int64_t t_ns, int64_t max_hold_ns,
 			  int64_t *covered_ns);
 
+/*
+ * Nothing has been read yet and the time since @t_ns has no reading: the
+ * span up to the first reading is a gap (an agent restarting at its last
+ * frame's end; its downtime has no energy). No-op once a point exists.
+ */
+void energy_integrator_start_gap(struct energy_integrator *it, int64_t t_ns);
+
+/*
+ * A silence that no reading can bridge any more (after a failed read, or
+ * longer than max_dt_ns) is a gap up to @t_ns, booked now rather than when
+ * readings return — an agent killed meanwhile would never book it. Returns
+ * the gap's length (ns) and moves the integration point to @t_ns.
+ */
+int64_t energy_gap_until(struct energy_integrator *it, int64_t t_ns);
+
 #define ENERGY_MAX_GAPS 8
 
 struct energy_gap {

@@ -226,6 +226,58 @@ static void test_gap_across_calls(void **state)
 	assert_int_equal(r.gap_ns, 2 * S);
 }
 
+/*
+ * A silence that outlasts what a reading could bridge is booked as a gap at
+ * the frame boundary, not when readings return (the agent may be killed
+ * before), and never twice: time covered + gaps = time elapsed.
+ */
+static void test_gap_booked_at_boundary(void **state)
+{
+	struct power_sample a[] = { smp(0, 200000), smp(S, 200000) };
+	struct power_sample b[] = { smp(9 * S, 200000), smp(10 * S, 200000) };
+	struct energy_integrator it;
+	struct energy_result r;
+	int64_t covered, gap = 0, total_gap = 0;
+
+	energy_integrator_init(&it, 3 * S);
+	assert_int_equal(energy_integrate(&it, a, 2, &r), 0);
+	/* a reading could still bridge [1 s, 3 s]: no gap yet */
+	assert_int_equal(energy_gap_until(&it, 3 * S), 0);
+	/* at 5 s nothing can: [1 s, 5 s] is a gap, booked now */
+	gap = energy_gap_until(&it, 5 * S);
+	assert_int_equal(gap, 4 * S);
+	total_gap += gap;
+	/* and [5 s, 7 s] at the next boundary: the silence goes on */
+	total_gap += energy_gap_until(&it, 7 * S);
+	assert_int_equal(total_gap, 6 * S);
+	/* readings return: only [7 s, 9 s] is left to book as a gap */
+	assert_int_equal(energy_integrate(&it, b, 2, &r), 0);
+	assert_int_equal(r.gap_ns, 2 * S);
+	assert_int_equal(r.covered_ns, S);
+	assert_int_equal(r.energy_mj, 200000);
+	assert_int_equal(energy_hold_until(&it, 10 * S + S / 2, 2 * S, &covered), 100000);
+	/* 0..10.5 s: 1 + 1 + 0.5 s covered, 8 s of gap */
+	assert_int_equal(total_gap + r.gap_ns, 8 * S);
+}
+
+/* After a restart the time from the last frame's end to the first reading is a gap. */
+static void test_start_gap(void **state)
+{
+	struct power_sample a[] = { smp(30 * S, 250000), smp(31 * S, 250000) };
+	struct energy_integrator it;
+	struct energy_result r;
+
+	energy_integrator_init(&it, 3 * S);
+	energy_integrator_start_gap(&it, 10 * S);
+	assert_int_equal(energy_integrate(&it, a, 2, &r), 0);
+	assert_int_equal(r.gap_ns, 20 * S);
+	assert_int_equal(r.covered_ns, S);
+	assert_int_equal(r.energy_mj, 250000);
+	/* once a point exists it changes nothing */
+	energy_integrator_start_gap(&it, 0);
+	assert_int_equal(it.prev_t_ns, 31 * S);
+}
+
 static void test_bad_samples(void **state)
 {
 	struct power_sample s[] = { smp(10 * S, 100000), smp(9 * S, 999999), smp(11 * S, -5), smp(12 * S, 100000),
@@ -556,6 +608,8 @@ int main(void)
 		cmocka_unit_test(test_failed_read_is_a_gap),
 		cmocka_unit_test(test_long_silence_is_a_gap),
 		cmocka_unit_test(test_gap_across_calls),
+		cmocka_unit_test(test_gap_booked_at_boundary),
+		cmocka_unit_test(test_start_gap),
 		cmocka_unit_test(test_bad_samples),
 		cmocka_unit_test(test_gap_list_overflow),
 		cmocka_unit_test(test_policy_name),
