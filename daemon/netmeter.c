@@ -75,16 +75,20 @@ static void attach(struct netmeter *m, int ifindex, const char *name)
 }
 
 /*
- * libvirt's own tap names. Such a tap gets our filters when its link
- * appears, before QEMU runs: a frame queued on a tap before the guest's
+ * Tap names of VMs: libvirt's own (vnet*, macvtap*) and Nova's (tap + the
+ * port id, named in the domain XML). Such a tap gets our filters when its
+ * link appears, before QEMU runs: a frame queued on a tap before the guest's
  * driver reads it passes our hook at once but reaches the tap's TX counter
- * only when read, so a later attach could neither see nor reconcile it.
+ * only when read, so a later attach (once the XML is read) could neither
+ * see nor reconcile it — a few frames short per VM start. Only tun/tap
+ * devices qualify (tun_flags); another tool's tap named so is counted but
+ * billed to nobody, as no VM's XML names it.
  */
 static bool libvirt_tap(const char *name)
 {
 	char path[IF_NAMESIZE + 40];
 
-	if (strncmp(name, "vnet", 4) && strncmp(name, "macvtap", 7))
+	if (strncmp(name, "vnet", 4) && strncmp(name, "macvtap", 7) && strncmp(name, "tap", 3))
 		return false;
 	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", name);
 	return access(path, F_OK) == 0 || strncmp(name, "macvtap", 7) == 0;

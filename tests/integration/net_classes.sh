@@ -33,7 +33,7 @@ printf '[network]\nclasses = %s\n' "$HV_TMP/classes" >>"$HV_TMP/n.conf"
 AGENT_PID[n]=$!
 sleep 1
 
-TAP=hvtn0$$
+TAP=tapn0$$  # Nova-style: filtered from the link's creation, before QEMU runs
 UUID=$(lv_guest_start hvt-net-a bridge="$BR" tap="${TAP:0:15}" ip=10.99.0.2/24 sleep=12 \
 	net=10.99.0.1:100:1000,10.99.0.3:40:300) || exit 1
 TAP=${TAP:0:15}
