@@ -12,11 +12,12 @@
  * inih also takes an indented line for the continuation of the previous
  * key's value and hands it over as a new value of that key ("  interval = 5"
  * after "store = x" set store to "interval = 5"): our values are one line
- * each, so an indented line is read as if it were not indented.
+ * each, so an indented line (any blank inih skips: space, tab, CR, VT, FF)
+ * is read as if it were not indented.
  */
 static char *line_checked(struct ini_reader *r, char *str, int num)
 {
-	size_t n = strlen(str), blanks = strspn(str, " \t");
+	size_t n = strlen(str), blanks = strspn(str, " \t\r\v\f");
 
 	if (n + 1 == (size_t)num && str[n - 1] != '\n') {
 		/* the buffer is full: the line fits only if its newline or the end comes next */

@@ -11,14 +11,26 @@
 
 #define NOVA_NS "http://openstack.org/xmlns/libvirt/nova/1.1"
 
-/* Copies the string value of @expr (or "" when absent) into @out. */
+/*
+ * Copies the string value of @expr (or "" when absent) into @out. A longer
+ * value (a tenant's instance name) is cut before the character that does
+ * not fit whole: cut inside one, it would no longer be UTF-8.
+ */
 static void xpath_str(xmlXPathContextPtr ctx, const char *expr, char *out, size_t len)
 {
 	xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
 
 	out[0] = '\0';
-	if (o && o->type == XPATH_STRING && o->stringval)
-		snprintf(out, len, "%s", (const char *)o->stringval);
+	if (o && o->type == XPATH_STRING && o->stringval) {
+		const char *s = (const char *)o->stringval;
+		size_t n = strlen(s);
+
+		if (n >= len)
+			for (n = len - 1; n && ((unsigned char)s[n] & 0xc0) == 0x80; n--)
+				;
+		memcpy(out, s, n);
+		out[n] = '\0';
+	}
 	xmlXPathFreeObject(o);
 }
 

@@ -411,6 +411,36 @@ static int io_err(struct tls_conn *c, int rc, const char *what, char *why, size_
 			c->ssl.in_msg && c->ssl.in_msg[1] == MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE ?
 				" (handshake failure: no common suite or version)" : "");
 		return -EACCES;
+	case MBEDTLS_ERR_SSL_BAD_HS_CLIENT_HELLO:
+		/* a server's first read: the record header is in in_hdr (5 bytes) */
+		if (c->ssl.in_hdr && c->ssl.in_hdr[0] != MBEDTLS_SSL_MSG_HANDSHAKE) {
+			char first[5 * 4 + 1];
+			size_t o = 0;
+
+			for (int i = 0; i < 5; i++) {
+				unsigned char ch = c->ssl.in_hdr[i];
+
+				o += (size_t)snprintf(first + o, sizeof(first) - o,
+						      ch >= 0x20 && ch < 0x7f && ch != '\\' ? "%c" : "\\x%02x", ch);
+			}
+			why_set(why, whylen, "%s: not TLS: the peer's first bytes are \"%s\" (plain TCP, "
+				"HTTP or another protocol)", what, first);
+			return -EPROTO;
+		}
+		why_set(why, whylen, "%s: malformed TLS ClientHello", what);
+		return -EPROTO;
+	case MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION:
+		/* 2.28 keeps the peer's highest version in major_ver.minor_ver (3.1 = TLS 1.0) */
+		why_set(why, whylen, "%s: the peer offers at most %s %d.%d; only TLS 1.2 is allowed", what,
+			c->ssl.major_ver == 3 && c->ssl.minor_ver >= 1 ? "TLS" : "SSL",
+			c->ssl.major_ver == 3 && c->ssl.minor_ver >= 1 ? 1 : c->ssl.major_ver,
+			c->ssl.major_ver == 3 && c->ssl.minor_ver >= 1 ? c->ssl.minor_ver - 1 : c->ssl.minor_ver);
+		return -EPROTO;
+	case MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN:
+	case MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE:
+		why_set(why, whylen, "%s: no cipher suite in common with the peer (allowed: TLS 1.2 "
+			"ECDHE-ECDSA or ECDHE-RSA with AES-GCM)", what);
+		return -EPROTO;
 	case MBEDTLS_ERR_SSL_ALLOC_FAILED:
 		why_set(why, whylen, "%s: out of memory", what);
 		return -ENOMEM;
@@ -540,6 +570,10 @@ int tls_addr_split(const char *addr, char *host, size_t hlen, uint16_t *port)
 	}
 	if (!n || n >= hlen)
 		return -EINVAL;
+	/* "[::1 ]:7443" would only fail when dialled, and its name cannot be written back */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)h[i] <= ' ' || h[i] == 0x7f)
+			return -EINVAL;
 	if (colon[1] < '0' || colon[1] > '9')
 		return -EINVAL;
 	errno = 0;

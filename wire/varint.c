@@ -192,6 +192,8 @@ int rbuf_uvarint(struct rbuf *r, uint64_t *v)
 		if (shift == 63 && c > 1)
 			return -1; /* overflows 64 bits */
 		x |= (uint64_t)(c & 0x7f) << shift;
+		if (!c && shift)
+			return -1; /* over-long: a last byte 0 adds nothing; encodings are minimal */
 		if (!(c & 0x80)) {
 			*v = x;
 			return 0;
