@@ -135,8 +135,10 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests
 	$(Q)bash tests/run.sh
 
-bench: deps all
-	$(Q)bash tests/bench/run.sh
+bench:
+	$(Q)bash scripts/deps.sh --bench
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)HV_BUILD=$(O) bash tests/bench/run.sh
 
 # libFuzzer targets one after the other, FUZZ_SECONDS each (default 60); prints each
 # target's executions and findings, and adds them to build/fuzz/execs.log (tests/fuzz/run.sh).

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install every Debian package hvmeter needs to build, test and demo.
-# Idempotent: skips apt entirely when everything is already installed.
+# Install every Debian package hvmeter needs to build, test and demo;
+# --bench adds the agents make bench measures hvmeter against (Ceilometer,
+# RabbitMQ, the Prometheus libvirt exporter: a large Python stack that the
+# tests do not need). Idempotent: skips apt when everything is installed.
 set -euo pipefail
 
 PKGS=(
@@ -16,6 +18,10 @@ PKGS=(
   prometheus tmux jq curl  # prom_scrape.sh scrapes the agent; top_tmux.sh drives hvmeter top
   dpkg-dev groff-base man-db bsdextrautils openssl adduser systemd  # make deb (dpkg-shlibdeps), deb_install.sh (man pages, hvmeter-certs, systemd-analyze verify)
 )
+BENCH_PKGS=(
+  ceilometer-agent-compute ceilometer-agent-notification python3-libvirt rabbitmq-server prometheus-libvirt-exporter stress-ng linux-perf  # the peers side by side (tests/bench/agents.sh)
+)
+[ "${1:-}" = --bench ] && PKGS+=("${BENCH_PKGS[@]}")
 
 missing=()
 for p in "${PKGS[@]}"; do
