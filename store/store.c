@@ -37,6 +37,13 @@
 #define RING_HEADROOM_PCT  10
 #define RING_SLACK_PCT     15
 #define RING_SAFETY_PAGES  8   /* branch copies, meta, freelist record of one txn */
+/*
+ * A disk-full episode ends when the filesystem has this much more free space
+ * than when the disk refused a write (1 MiB at 4 KiB pages): on a shared
+ * disk free space moves by a few pages all the time, and a smaller step
+ * ended and restarted the episode (and its log line) with every wobble.
+ */
+#define RING_SPACE_BACK_PAGES 256
 #define RING_MAX_GROUPS    256 /* merged frames one compaction may write */
 #define ROOM_BACKOFF       16  /* commits to wait after a compaction that freed nothing */
 
@@ -786,7 +793,7 @@ static int space_measure(struct store *s, MDB_txn *txn, struct space *sp)
 		sp->cap = sp->file + sp->avail;
 		sp->fs_limited = true;
 	}
-	if (s->disk_cap && sp->avail > s->disk_avail + RING_SAFETY_PAGES)
+	if (s->disk_cap && sp->avail > s->disk_avail + RING_SPACE_BACK_PAGES)
 		s->disk_cap = 0; /* space came back */
 	if (s->disk_cap && s->disk_cap < sp->cap) {
 		sp->cap = s->disk_cap > sp->file ? s->disk_cap : sp->file;
