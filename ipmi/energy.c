@@ -55,11 +55,25 @@ int energy_integrate(struct energy_integrator *it, const struct power_sample *s,
 			it->have_prev = true;
 			out->start_ns = t;
 		} else if (t < it->prev_t_ns) {
+			/*
+			 * Older than a frame end held to: its span is booked. A
+			 * failed read still ends the hold (what follows is a gap);
+			 * a good one still gives the power to carry on with.
+			 */
 			out->rejected++;
+			if (bad) {
+				it->prev_gap = true;
+				it->prev_mw = 0;
+			} else if (!it->prev_gap) {
+				it->prev_mw = s[i].mw;
+				if (t > it->last_read_ns)
+					it->last_read_ns = t;
+			}
 			continue;
 		} else {
 			dt = t - it->prev_t_ns;
-			if (it->prev_gap || bad || dt > it->max_dt_ns) {
+			/* bridgeable: measured from the last reading, not from a held frame end */
+			if (it->prev_gap || bad || t - it->last_read_ns > it->max_dt_ns) {
 				out->gap_ns += dt;
 				if (dt > 0)
 					gap_add(out, &gap_open, it->prev_t_ns, t);
@@ -76,6 +90,8 @@ int energy_integrate(struct energy_integrator *it, const struct power_sample *s,
 		it->prev_t_ns = t;
 		it->prev_mw = bad ? 0 : s[i].mw;
 		it->prev_gap = bad;
+		if (!bad)
+			it->last_read_ns = t;
 	}
 	out->energy_mj = mj;
 	out->end_ns = it->have_prev ? it->prev_t_ns : 0;
@@ -197,6 +213,7 @@ void energy_integrator_start_gap(struct energy_integrator *it, int64_t t_ns)
 	it->have_prev = true;
 	it->prev_gap = true;
 	it->prev_t_ns = t_ns;
+	it->last_read_ns = t_ns;
 	it->prev_mw = 0;
 }
 
@@ -207,7 +224,7 @@ int64_t energy_gap_until(struct energy_integrator *it, int64_t t_ns)
 	if (!it->have_prev || t_ns <= it->prev_t_ns)
 		return 0;
 	dt = t_ns - it->prev_t_ns;
-	if (!it->prev_gap && dt <= it->max_dt_ns)
+	if (!it->prev_gap && t_ns - it->last_read_ns <= it->max_dt_ns)
 		return 0; /* a reading still on its way may bridge it */
 	it->prev_t_ns = t_ns;
 	it->prev_gap = true;
@@ -225,7 +242,8 @@ int64_t energy_hold_until(struct energy_integrator *it, int64_t t_ns, int64_t ma
 	if (!it->have_prev || it->prev_gap || t_ns <= it->prev_t_ns)
 		return 0;
 	dt = t_ns - it->prev_t_ns;
-	if (dt > max_hold_ns || dt > it->max_dt_ns)
+	/* how old the power held is: from the last reading, not the last frame end */
+	if (t_ns - it->last_read_ns > max_hold_ns || t_ns - it->last_read_ns > it->max_dt_ns)
 		return 0; /* longer than a reader's lag: the gap logic decides */
 	/* the last reading held up to t: a rectangle, i.e. a trapezoid (p, p) */
 	e2 = (__int128)2 * it->prev_mw * dt + it->frac;

@@ -59,7 +59,8 @@ struct energy_integrator {
 	int64_t max_dt_ns; /* longest span bridged without a failed read; > 0 */
 	bool have_prev;
 	bool prev_gap;     /* the previous point was a failed read */
-	int64_t prev_t_ns;
+	int64_t prev_t_ns;  /* the integration point (a reading, or a frame end held to) */
+	int64_t last_read_ns; /* the last good reading: what "bridgeable" is measured from */
 	int64_t prev_mw;
 	int64_t frac;      /* energy below 1 mJ carried over, in 1/2 mW.ns */
 };
