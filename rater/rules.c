@@ -5,6 +5,7 @@
  * checking every value; names are then interned and, per list, the view of
  * every project computed, so that rating a record does no overlay work.
  */
+#include "common/file_read.h"
 #include "rater/rules.h"
 #include "rater/json_path.h"
 
@@ -831,53 +832,15 @@ int rules_load_string(const char *json, struct rules **out, char *err, size_t er
 
 int rules_load_file(const char *path, struct rules **out, char *err, size_t errlen)
 {
-	char *buf = NULL;
-	struct stat st;
-	size_t len = 0;
-	int fd, rc;
+	char *buf;
+	size_t len;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot open: %s", strerror(-rc));
+	if ((rc = file_read_all(path, RULES_FILE_MAX, &buf, &len, err, errlen)))
 		return rc;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot stat: %s", strerror(-rc));
-		goto cleanup;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > RULES_FILE_MAX) {
-		rc = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
-		snprintf(err, errlen, "%s", S_ISREG(st.st_mode) ? "larger than 64 MiB" : "not a regular file");
-		goto cleanup;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
-		goto cleanup;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			snprintf(err, errlen, "cannot read: %s", strerror(-rc));
-			goto cleanup;
-		}
-		if (n == 0)
-			break; /* shrank while we read: parse what is there */
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
 	rc = rules_load_buf(buf, len, out, err, errlen);
-cleanup:
 	free(buf);
-	close(fd);
 	return rc;
 }
 
