@@ -3,7 +3,7 @@
  * for every service, must answer metrics_service_matches for a few series,
  * and must print back (as JSON, with the texts it kept) to a file that
  * parses to the same services. */
-// SOURCES: common/*.c rater/metrics_map.c rater/json_path.c rater/decimal.c wire/*.c
+// SOURCES: common/file_read.c rater/metrics_map.c rater/json_path.c rater/decimal.c wire/*.c
 // LIBS: -ljansson -lgmp -lmbedtls -lmbedx509 -lmbedcrypto
 // SEEDS: rater/metrics.sample.json
 // MAX_LEN: 65536

@@ -3,7 +3,7 @@
  * and project index naming its own strings, views pointing into their
  * list), and must price records of every service for the global view and
  * for projects without crashing or failing other than by range. */
-// SOURCES: common/*.c rater/rules.c rater/json_path.c rater/rating.c rater/decimal.c
+// SOURCES: common/file_read.c rater/rules.c rater/json_path.c rater/rating.c rater/decimal.c
 // LIBS: -ljansson -lgmp
 // SEEDS: rater/rules.sample.json
 // MAX_LEN: 65536

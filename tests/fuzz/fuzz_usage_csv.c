@@ -3,7 +3,7 @@
  * fields and quantities, and must price under a fixed rules set (whose
  * field thresholds read metadata values as numbers) without failing other
  * than by range. */
-// SOURCES: common/*.c rater/usage_csv.c rater/rules.c rater/json_path.c rater/rating.c rater/decimal.c
+// SOURCES: common/file_read.c rater/usage_csv.c rater/rules.c rater/json_path.c rater/rating.c rater/decimal.c
 // LIBS: -ljansson -lgmp
 // MAX_LEN: 65536
 #include <errno.h>
